@@ -1,4 +1,4 @@
-"""The ``ser`` command line: output on real corpora, JSON, and one-line errors without tracebacks."""
+"""The ``ser`` CLI: output on real corpora, JSON, and one-line errors without tracebacks."""
 
 from __future__ import annotations
 

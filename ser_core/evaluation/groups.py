@@ -1,0 +1,497 @@
+"""Bias breakdowns: metrics per group of utterances, shaped like fairlearn's ``MetricFrame``.
+
+:func:`breakdown` scores a predictions frame (see :mod:`ser_core.evaluation.predictions`) per
+value of one or more manifest columns (``corpus``, ``gender``, ``intensity``, ``text``,
+``speaker``, ``language``, ``fold``, ...) and returns a :class:`GroupReport` with
+
+* ``.by_group``: one row per group: ``n``, ``n_speakers``, every metric and its bootstrap
+  interval (``<metric>_low`` / ``<metric>_high``),
+* ``.overall``: the same for all rows together,
+* ``.difference()``: the largest gap between groups (max − min) and which groups those are.
+
+Rows whose group value is missing are not dropped silently: they form a group called
+``"unknown"``, which is shown but left out of :meth:`GroupReport.difference`.
+
+:func:`human_agreement` compares the model with EMO-DB's listeners: does the model fail on the
+files the 20 listeners of the perception test found hard?
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import warnings
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ser_core.evaluation.bootstrap import bootstrap_cis
+from ser_core.evaluation.metrics import METRICS
+from ser_core.evaluation.predictions import (
+    PROB_PREFIX,
+    PredictionsError,
+    prediction_labels,
+    validate_predictions,
+)
+
+__all__ = [
+    "DEFAULT_GROUP_COLUMNS",
+    "HUMAN_COLUMN",
+    "UNKNOWN",
+    "GroupReport",
+    "HumanAgreement",
+    "breakdown",
+    "human_agreement",
+]
+
+#: Name of the group holding rows whose group value is missing.
+UNKNOWN = "unknown"
+#: Manifest columns a full evaluation breaks results down by (when present and informative).
+DEFAULT_GROUP_COLUMNS: tuple[str, ...] = (
+    "corpus",
+    "gender",
+    "intensity",
+    "text",
+    "speaker",
+    "language",
+    "fold",
+)
+#: EMO-DB's listener recognition rate (0-100 %), a manifest extra.
+HUMAN_COLUMN = "human_recognized_pct"
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON-ready scalar (numpy → Python, NaN → None)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame rows (index reset into columns) as JSON-ready dicts."""
+    flat = frame.reset_index()
+    return [{str(k): _json_value(v) for k, v in row.items()} for row in flat.to_dict("records")]
+
+
+def _group_name(key: Any) -> str:
+    if isinstance(key, tuple):
+        return " / ".join(str(k) for k in key)
+    return str(key)
+
+
+def _natural_key(text: str) -> tuple[tuple[int, Any], ...]:
+    """Sort key putting ``"s2"`` before ``"s10"``."""
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p)
+
+
+def _sorted_values(values: Iterable[Any]) -> list[Any]:
+    """Distinct values sorted naturally (strings), numerically (numbers) or by ``str``."""
+    distinct = list(dict.fromkeys(values))
+    if all(isinstance(v, str) for v in distinct):
+        return sorted(distinct, key=_natural_key)
+    try:
+        return sorted(distinct)
+    except TypeError:
+        return sorted(distinct, key=str)
+
+
+def _group_codes(column: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes into a sorted list of the column's values, ``UNKNOWN`` (missing) last."""
+    missing = column.isna().to_numpy()
+    known = _sorted_values(v.item() if isinstance(v, np.generic) else v for v in column[~missing])
+    values = known + ([UNKNOWN] if missing.any() else [])
+    lookup = {v: i for i, v in enumerate(known)}
+    codes = np.array(
+        [
+            len(known) if m else lookup[v.item() if isinstance(v, np.generic) else v]
+            for v, m in zip(column.tolist(), missing, strict=True)
+        ],
+        dtype=np.int64,
+    )
+    return codes, values
+
+
+@dataclass
+class GroupReport:
+    """Metrics per group, in the spirit of ``fairlearn.metrics.MetricFrame``.
+
+    Attributes:
+        by: the grouping column(s).
+        metrics: metric names (keys of :data:`~ser_core.evaluation.metrics.METRICS`).
+        by_group: one row per group (index: the group value, a ``MultiIndex`` for several
+            columns; ``"unknown"`` for missing values, last) with columns ``n``,
+            ``n_speakers`` (when there is a ``speaker`` column), then per metric ``<m>``,
+            ``<m>_low``, ``<m>_high``.
+        overall: the same quantities over all rows, as a Series (``object`` dtype, so ``n``
+            stays an int).
+        alpha, n_boot: bootstrap settings; ``resample``: ``"utterance"`` or ``"cluster:<col>"``.
+    """
+
+    by: tuple[str, ...]
+    metrics: tuple[str, ...]
+    by_group: pd.DataFrame
+    overall: pd.Series
+    alpha: float = 0.05
+    n_boot: int = 1000
+    resample: str = "utterance"
+    labels: list[str] = field(default_factory=list)
+
+    def difference(self, min_n: int = 1, include_unknown: bool = False) -> pd.DataFrame:
+        """Largest gap between groups for every metric.
+
+        Args:
+            min_n: ignore groups with fewer rows (tiny groups make any gap look large).
+            include_unknown: also compare the ``"unknown"`` group.
+
+        Returns:
+            DataFrame indexed by metric with columns ``difference`` (max − min), ``max_group``,
+            ``max``, ``min_group``, ``min`` and ``n_groups`` (groups compared). With fewer than
+            two groups, ``difference`` is NaN and the group names are None.
+        """
+        rows = []
+        for metric in self.metrics:
+            frame = self.by_group[self.by_group["n"] >= min_n]
+            if not include_unknown:
+                known = np.array([UNKNOWN not in _as_tuple(k) for k in frame.index], dtype=bool)
+                frame = frame.loc[known]
+            values = frame[metric].dropna()
+            if len(values) < 2:
+                rows.append((metric, np.nan, None, np.nan, None, np.nan, len(values)))
+                continue
+            hi, lo = values.idxmax(), values.idxmin()
+            rows.append(
+                (
+                    metric,
+                    float(values[hi] - values[lo]),
+                    _group_name(hi),
+                    float(values[hi]),
+                    _group_name(lo),
+                    float(values[lo]),
+                    len(values),
+                )
+            )
+        columns = ["metric", "difference", "max_group", "max", "min_group", "min", "n_groups"]
+        out = pd.DataFrame(rows, columns=columns).set_index("metric")
+        return out.astype({"max_group": object, "min_group": object, "n_groups": np.int64})
+
+    def to_dict(self, min_n: int = 1) -> dict[str, Any]:
+        """JSON-ready dict: ``by``, ``metrics``, ``groups`` (records), ``overall``,
+        ``difference`` (metric → record) and the bootstrap settings."""
+        groups = _records(self.by_group)
+        for record, key in zip(groups, self.by_group.index, strict=True):
+            record["group"] = _group_name(key)
+        diff = self.difference(min_n=min_n)
+        return {
+            "by": list(self.by),
+            "metrics": list(self.metrics),
+            "groups": groups,
+            "overall": {str(k): _json_value(v) for k, v in self.overall.items()},
+            "difference": {
+                m: {str(k): _json_value(v) for k, v in row.items()}
+                for m, row in diff.to_dict("index").items()
+            },
+            "alpha": self.alpha,
+            "n_boot": self.n_boot,
+            "resample": self.resample,
+        }
+
+
+def _as_tuple(key: Any) -> tuple[Any, ...]:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _score(
+    yt: np.ndarray,
+    yp: np.ndarray,
+    clusters: np.ndarray | None,
+    metrics: Sequence[str],
+    labels: list[str],
+    n_boot: int,
+    alpha: float,
+    seed: Sequence[int],
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    if n_boot > 0:
+        cis = bootstrap_cis(
+            yt, yp, metrics, labels, n_boot=n_boot, alpha=alpha, seed=seed, groups=clusters
+        )
+        for m in metrics:
+            out[m], out[f"{m}_low"], out[f"{m}_high"] = cis[m].estimate, cis[m].low, cis[m].high
+    else:
+        for m in metrics:
+            out[m] = METRICS[m](yt, yp, labels)
+            out[f"{m}_low"] = out[f"{m}_high"] = float("nan")
+    return out
+
+
+def breakdown(
+    predictions: pd.DataFrame,
+    by: str | Sequence[str],
+    metrics: Sequence[str] = ("ua", "wa", "weighted_f1"),
+    n_boot: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    labels: Sequence[str] | None = None,
+    cluster: str | None = None,
+) -> GroupReport:
+    """Score ``predictions`` per group of ``by``.
+
+    Args:
+        predictions: a predictions frame (``true``, ``predicted`` and the ``by`` columns).
+        by: one column name or several (groups are then their combinations).
+        metrics: names from :data:`~ser_core.evaluation.metrics.METRICS`.
+        n_boot: bootstrap resamples per group (0 skips intervals: ``*_low`` / ``*_high`` NaN).
+        seed: base seed; each group's resamples are seeded from ``seed`` and the group's name,
+            so a group's interval does not change when other groups come or go.
+        alpha: 1 - confidence level of the intervals.
+        labels: the model's classes; default from the ``prob_*`` columns
+            (:func:`~ser_core.evaluation.predictions.prediction_labels`). UA and macro F1 of a
+            group average over the classes present in that group.
+        cluster: ``None`` for utterance-level bootstrap; a column such as ``"speaker"`` to
+            resample whole speakers (wider, honest intervals for speaker-independent claims; a
+            group with fewer than :data:`~ser_core.evaluation.bootstrap.MIN_CLUSTERS` speakers
+            then gets no interval).
+
+    Returns:
+        A :class:`GroupReport`.
+
+    Raises:
+        PredictionsError: a ``by`` or ``cluster`` column is missing, or the frame is invalid.
+    """
+    validate_predictions(predictions)
+    by_cols = (by,) if isinstance(by, str) else tuple(by)
+    if not by_cols:
+        raise ValueError("by must name at least one column")
+    needed = [*by_cols, *([cluster] if cluster else [])]
+    missing = [c for c in needed if c not in predictions.columns]
+    if missing:
+        raise PredictionsError(
+            f"cannot break down by {', '.join(missing)}: no such column; available: "
+            f"{', '.join(map(str, predictions.columns))}"
+        )
+    unknown_metrics = [m for m in metrics if m not in METRICS]
+    if unknown_metrics:
+        raise ValueError(f"unknown metric(s) {unknown_metrics}; choose from {', '.join(METRICS)}")
+    label_list = list(labels) if labels is not None else prediction_labels(predictions)
+    metrics = tuple(metrics)
+    yt = predictions["true"].astype(str).to_numpy(dtype=object)
+    yp = predictions["predicted"].astype(str).to_numpy(dtype=object)
+    clusters: np.ndarray | None = None
+    if cluster:
+        ids = predictions[cluster]
+        clusters = np.array([UNKNOWN if pd.isna(v) else str(v) for v in ids.tolist()], dtype=object)
+    speakers = predictions["speaker"] if "speaker" in predictions.columns else None
+    with_speakers = speakers is not None and "speaker" not in by_cols
+
+    per_col = [_group_codes(predictions[c]) for c in by_cols]
+    codes = np.stack([c for c, _ in per_col], axis=1)
+    combos, inverse = np.unique(codes, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+
+    def row_for(mask: np.ndarray, name: str) -> dict[str, Any]:
+        row: dict[str, Any] = {"n": int(mask.sum())}
+        if with_speakers:
+            row["n_speakers"] = int(speakers[mask].nunique(dropna=True))
+        seed_seq = [int(seed), zlib.crc32(name.encode())]
+        row.update(
+            _score(
+                yt[mask],
+                yp[mask],
+                None if clusters is None else clusters[mask],
+                metrics,
+                label_list,
+                n_boot,
+                alpha,
+                seed_seq,
+            )
+        )
+        return row
+
+    keys: list[Any] = []
+    rows = []
+    for i, combo in enumerate(combos):
+        key = tuple(per_col[j][1][code] for j, code in enumerate(combo))
+        key = key[0] if len(by_cols) == 1 else key
+        keys.append(key)
+        rows.append(row_for(inverse == i, _group_name(key)))
+    if len(by_cols) == 1:
+        index: pd.Index = pd.Index(keys, name=by_cols[0], dtype=object)
+    else:
+        index = pd.MultiIndex.from_tuples(keys, names=list(by_cols))
+    columns = ["n", *(["n_speakers"] if with_speakers else [])]
+    for m in metrics:
+        columns += [m, f"{m}_low", f"{m}_high"]
+    by_group = pd.DataFrame(rows, index=index, columns=columns)
+    overall = pd.Series(row_for(np.ones(len(yt), dtype=bool), "__overall__"), dtype=object)
+    if "n_speakers" not in overall and speakers is not None:
+        overall["n_speakers"] = int(speakers.nunique(dropna=True))
+    return GroupReport(
+        by=by_cols,
+        metrics=metrics,
+        by_group=by_group,
+        overall=overall,
+        alpha=alpha,
+        n_boot=n_boot,
+        resample="utterance" if cluster is None else f"cluster:{cluster}",
+        labels=label_list,
+    )
+
+
+#: Default bins of the listener recognition rate, in percent: [80, 90), [90, 95), [95, 100].
+DEFAULT_HUMAN_BINS: tuple[float, ...] = (80.0, 90.0, 95.0, 100.0)
+
+
+@dataclass
+class HumanAgreement:
+    """How the model's errors line up with the listeners' (EMO-DB perception test).
+
+    Attributes:
+        per_file: one row per file with ``path``, ``speaker`` (when present), ``true``,
+            ``predicted``, ``correct`` (bool), ``p_true`` (model probability of the true class,
+            NaN without ``prob_*`` columns), ``human_recognized_pct`` and ``bin``.
+        by_bin: indexed by recognition-rate bin (``"80-90"``: 80 ≤ x < 90; the last bin is
+            closed; values below the first edge go to ``"<80"``) with ``n``, ``model_accuracy``,
+            ``mean_p_true`` and ``mean_human_pct``.
+        summary: ``n``, ``model_accuracy``, ``human_mean_pct``, ``spearman_rho`` and
+            ``spearman_p`` (recognition rate vs ``p_true``), ``spearman_rho_correct`` and
+            ``spearman_p_correct`` (recognition rate vs correct as 0/1),
+            ``human_pct_when_correct`` and ``human_pct_when_wrong`` (mean recognition rate of
+            the files the model got right / wrong). A positive rho, and a lower rate on the
+            model's errors, mean the model fails where listeners fail.
+    """
+
+    per_file: pd.DataFrame
+    by_bin: pd.DataFrame
+    summary: dict[str, float | int | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready ``{"summary": {...}, "by_bin": [records]}`` (per-file rows left out)."""
+        return {
+            "summary": {k: _json_value(v) for k, v in self.summary.items()},
+            "by_bin": _records(self.by_bin),
+        }
+
+
+def _bin_labels(edges: Sequence[float]) -> list[str]:
+    def fmt(x: float) -> str:
+        return f"{x:g}"
+
+    return [f"{fmt(a)}-{fmt(b)}" for a, b in itertools.pairwise(edges)]
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = stats.spearmanr(x[ok], y[ok])
+    return float(result.statistic), float(result.pvalue)
+
+
+def human_agreement(
+    predictions: pd.DataFrame,
+    bins: Sequence[float] = DEFAULT_HUMAN_BINS,
+    column: str = HUMAN_COLUMN,
+) -> HumanAgreement:
+    """Compare the model with human listeners, file by file (EMO-DB).
+
+    Rows without a recognition rate (other corpora in a multi-corpus frame) are left out.
+
+    Args:
+        predictions: a predictions frame with ``column`` (0-100 %) and, for ``p_true``, the
+            ``prob_<label>`` columns.
+        bins: increasing bin edges in percent.
+        column: the recognition-rate column.
+
+    Returns:
+        A :class:`HumanAgreement`.
+
+    Raises:
+        PredictionsError: ``column`` is missing or holds no value.
+        ValueError: ``bins`` is not increasing with at least two edges.
+    """
+    validate_predictions(predictions)
+    if column not in predictions.columns:
+        raise PredictionsError(
+            f"no {column!r} column: human agreement needs EMO-DB's listener ratings "
+            "(emodb/human_ratings.tsv next to wav/ when the manifest is prepared)"
+        )
+    edges = [float(b) for b in bins]
+    if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
+        raise ValueError(f"bins must be at least two increasing edges, got {list(bins)}")
+    human = pd.to_numeric(predictions[column], errors="coerce")
+    frame = predictions[human.notna().to_numpy()]
+    human = human[human.notna()].to_numpy(dtype=float)
+    if len(frame) == 0:
+        raise PredictionsError(f"column {column!r} holds no value; no rated files to compare")
+    true = frame["true"].astype(str).to_numpy(dtype=object)
+    predicted = frame["predicted"].astype(str).to_numpy(dtype=object)
+    correct = true == predicted
+    p_true = np.full(len(frame), np.nan)
+    for label in set(true.tolist()):
+        col = f"{PROB_PREFIX}{label}"
+        if col in frame.columns:
+            rows = true == label
+            p_true[rows] = frame[col].to_numpy(dtype=float)[rows]
+
+    names = _bin_labels(edges)
+    below, above = f"<{edges[0]:g}", f">{edges[-1]:g}"
+    position = np.searchsorted(edges, human, side="right") - 1
+    position[human == edges[-1]] = len(names) - 1  # the last bin is closed
+    bin_of = np.array(
+        [below if p < 0 else above if p >= len(names) else names[p] for p in position],
+        dtype=object,
+    )
+    per_file = pd.DataFrame(
+        {
+            "path": frame["path"].to_numpy(dtype=object),
+            **({"speaker": frame["speaker"].to_numpy(dtype=object)} if "speaker" in frame else {}),
+            "true": true,
+            "predicted": predicted,
+            "correct": correct,
+            "p_true": p_true,
+            column: human,
+            "bin": bin_of,
+        }
+    )
+    order = [below] * bool((bin_of == below).any()) + names
+    order += [above] * bool((bin_of == above).any())
+    rows = []
+    for name in order:
+        mask = bin_of == name
+        n = int(mask.sum())
+        has_p = bool(n) and bool(np.isfinite(p_true[mask]).any())
+        rows.append(
+            {
+                "bin": name,
+                "n": n,
+                "model_accuracy": float(correct[mask].mean()) if n else np.nan,
+                "mean_p_true": float(np.nanmean(p_true[mask])) if has_p else np.nan,
+                "mean_human_pct": float(human[mask].mean()) if n else np.nan,
+            }
+        )
+    by_bin = pd.DataFrame(rows).set_index("bin")
+    rho, p = _spearman(human, p_true)
+    rho_c, p_c = _spearman(human, correct.astype(float))
+    summary: dict[str, float | int | None] = {
+        "n": len(frame),
+        "model_accuracy": float(correct.mean()),
+        "human_mean_pct": float(human.mean()),
+        "spearman_rho": rho,
+        "spearman_p": p,
+        "spearman_rho_correct": rho_c,
+        "spearman_p_correct": p_c,
+        "human_pct_when_correct": float(human[correct].mean()) if correct.any() else np.nan,
+        "human_pct_when_wrong": float(human[~correct].mean()) if (~correct).any() else np.nan,
+    }
+    return HumanAgreement(per_file=per_file, by_bin=by_bin, summary=summary)

@@ -8,13 +8,25 @@ PYTHON ?= python3
 TORCH ?= torch==2.13.0
 PIP := $(PYTHON) -m pip
 
-.PHONY: install install-dev app test lint
+.PHONY: install install-dev system-deps app test lint
 
 install:
 	$(PIP) install "$(TORCH)" -e .
 
-install-dev:
+install-dev: system-deps
 	$(PIP) install "$(TORCH)" -e ".[dev]"
+
+# Debian packages the tests use: chromium for the real-browser test (Playwright drives the system
+# browser; never `playwright install`), espeak-ng for synthetic speech samples. Skipped quietly
+# where apt-get is missing or we are not root (those tests then skip with a reason).
+system-deps:
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		missing=""; \
+		for pkg in chromium espeak-ng; do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		fi; \
+	else echo "apt-get unavailable or not root: chromium/espeak-ng tests may skip"; fi
 
 app: install
 	$(PYTHON) -m streamlit run app.py

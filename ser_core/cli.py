@@ -1,5 +1,13 @@
 """The ``ser`` command line.
 
+Subcommands::
+
+    ser data summary|manifest ...          inspect corpora
+    ser models [--json]                    the model registry
+    ser train --model NAME --corpus C ... --protocol P --out DIR [hyperparameters | --config F]
+    ser evaluate --checkpoint DIR [--corpus C ...] [--protocol P] [--out DIR]
+    ser predict FILE ... [--model NAME_OR_PATH] [--format table|json|csv]
+
 Every subcommand prints results on stdout; a problem the user can fix (bad audio, a missing
 corpus folder, an unknown model) prints one clear line on stderr and exits with status 2, never
 a traceback. Unexpected failures still show a traceback, because those are bugs to report.
@@ -12,10 +20,14 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ser_core import __version__
 from ser_core.errors import SERError
 from ser_core.paths import CORPORA_ENV, corpora_root
+
+if TYPE_CHECKING:
+    from ser_core.training import TrainConfig
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -58,6 +70,336 @@ def _cmd_data_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# ser models
+# ---------------------------------------------------------------------------------------------
+
+
+def _count_parameters(name: str) -> int | None:
+    """Parameters of a model built with its defaults and 7 classes (None when unknown)."""
+    import torch
+
+    from ser_core.models import count_parameters, create_model, model_info
+
+    if not model_info(name).is_torch:
+        return None  # the svm's size depends on its training data
+    options: dict[str, object] = {}
+    if "pretrained" in model_info(name).default_config:
+        options["pretrained"] = None  # count the architecture; never look for weight files
+    try:
+        with torch.device("meta"):  # no memory, no initialisation: fast even for VGG-19
+            return count_parameters(create_model(name, 7, **options))
+    except Exception:
+        try:
+            return count_parameters(create_model(name, 7, **options))
+        except Exception:
+            return None
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from ser_core.models import list_models, model_info
+
+    rows = []
+    for name in list_models():
+        info = model_info(name)
+        rows.append(
+            {
+                "name": name,
+                "input": info.input_kind,
+                "features": info.features,
+                "parameters": _count_parameters(name),
+                "explanation": info.explanation,
+                "reference": info.reference,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = 70  # references are long; the JSON output has them whole
+    header = ("name", "input", "features", "parameters", "explanation", "reference")
+    cells = [
+        (
+            r["name"],
+            r["input"],
+            r["features"],
+            f"{r['parameters']:,}" if r["parameters"] is not None else "fitted",
+            r["explanation"],
+            r["reference"] if len(r["reference"]) <= width else r["reference"][: width - 1] + "…",
+        )
+        for r in rows
+    ]
+    sizes = [max(len(str(row[i])) for row in [header, *cells]) for i in range(len(header))]
+    for row in [header, *cells]:
+        line = "  ".join(
+            str(v).rjust(n) if i == 3 else str(v).ljust(n)
+            for i, (v, n) in enumerate(zip(row, sizes, strict=True))
+        )
+        print(line.rstrip())
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# ser train
+# ---------------------------------------------------------------------------------------------
+
+# CLI option → TrainConfig field for options copied as they are (None = not given).
+_TRAIN_OPTIONS = (
+    "model",
+    "protocol",
+    "fold",
+    "optimizer",
+    "lr",
+    "momentum",
+    "weight_decay",
+    "scheduler",
+    "step_size",
+    "gamma",
+    "batch_size",
+    "epochs",
+    "patience",
+    "seed",
+    "balance",
+    "max_train_seconds",
+    "grad_clip",
+    "device",
+    "num_threads",
+    "max_files",
+    "max_speakers",
+)
+
+
+def _parse_value(text: str) -> object:
+    """A ``key=value`` value: JSON when it parses (numbers, true, [..]), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _key_values(items: Sequence[str] | None, option: str) -> dict[str, object]:
+    """``["a=1", "b=x"]`` or one JSON object string → dict."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        text = item.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SERError(f"{option}: not valid JSON: {exc}") from exc
+            if not isinstance(value, dict):
+                raise SERError(f"{option}: expected a JSON object")
+            out.update(value)
+            continue
+        if "=" not in text:
+            raise SERError(f"{option} takes KEY=VALUE (or a JSON object), got {item!r}")
+        key, value = text.split("=", 1)
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    from ser_core.training import TrainConfig
+
+    values: dict[str, object] = {}
+    if args.config:
+        try:
+            values = TrainConfig.load(args.config).to_dict()
+        except ValueError as exc:
+            raise SERError(str(exc)) from exc
+    for name in _TRAIN_OPTIONS:
+        value = getattr(args, name)
+        if value is not None:
+            values[name] = value
+    if args.corpus:
+        values["corpora"] = list(args.corpus)
+    if args.data_root is not None:
+        values["data_root"] = str(args.data_root)
+    if args.manifest is not None:
+        values["manifest"] = str(args.manifest)
+    if args.labels is not None:
+        policy = args.labels.strip()
+        values["labels"] = policy if policy in ("auto", "shared7") else policy.split(",")
+    model_config = _key_values(args.model_config, "--model-config")
+    if model_config:
+        values["model_config"] = {**dict(values.get("model_config") or {}), **model_config}
+    feature_config = _key_values(args.feature_config, "--feature-config")
+    if feature_config:
+        values["feature_config"] = {**dict(values.get("feature_config") or {}), **feature_config}
+    split_options = _key_values(args.split_option, "--split-option")
+    for name in ("test_speakers", "val_speakers"):
+        given = getattr(args, name)
+        if given:
+            split_options[name] = [s.strip() for s in given.split(",") if s.strip()]
+    if args.k is not None:
+        split_options["k"] = args.k
+    if split_options:
+        values["split_options"] = {**dict(values.get("split_options") or {}), **split_options}
+    if args.augment is not None:
+        values["augment"] = _flag_or_json(args.augment, "--augment")
+    if args.spec_augment is not None:
+        values["spec_augment"] = _flag_or_json(args.spec_augment, "--spec-augment")
+    if args.no_progress:
+        values["progress"] = False
+    if "data_root" not in values and not values.get("manifest") and corpora_root() is not None:
+        values["data_root"] = str(corpora_root())
+    values.setdefault("model", "cnn_lstm")
+    try:
+        return TrainConfig.from_dict(values)
+    except ValueError as exc:
+        raise SERError(str(exc)) from exc
+
+
+def _flag_or_json(text: str, option: str) -> object:
+    if text in ("", "on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SERError(f"{option}: give on/off or a JSON object of settings ({exc})") from exc
+    if not isinstance(value, dict):
+        raise SERError(f"{option}: give on/off or a JSON object of settings")
+    return value
+
+
+def _fmt_metric(value: object) -> str:
+    return f"{100 * float(value):.1f}%" if isinstance(value, int | float) else "-"
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from ser_core.models import is_registered, list_models
+    from ser_core.training import train, train_folds
+
+    config = _train_config(args)
+    if not is_registered(config.model):
+        raise SERError(f"unknown model {config.model!r}; choose one of {', '.join(list_models())}")
+    out = Path(args.out)
+    if args.all_folds:
+        result = train_folds(config, out, n_boot=args.n_boot)
+        for fold in result.folds:
+            m = fold.metrics.get("test", {})
+            print(
+                f"fold {fold.split.fold}: test {', '.join(fold.split.test_groups) or '-'}: "
+                f"UA {_fmt_metric(m.get('ua'))}, WA {_fmt_metric(m.get('wa'))}"
+            )
+        m = result.report.metrics
+        print(
+            f"pooled over {len(result.folds)} folds ({m['n']} utterances): "
+            f"UA {_fmt_metric(m['ua'])}, WA {_fmt_metric(m['wa'])}, "
+            f"macro F1 {_fmt_metric(m['macro_f1'])}"
+        )
+        print(f"wrote {out}/predictions.parquet, metrics.json, report.md and fold_*/")
+        return 0
+    result = train(config, out)
+    val = result.metrics.get("val", {})
+    test = result.metrics.get("test", {})
+    print(
+        f"{config.model}: best epoch {result.best_epoch} of {len(result.history)}, "
+        f"{result.seconds:.0f} s"
+    )
+    print(f"validation: UA {_fmt_metric(val.get('ua'))}, WA {_fmt_metric(val.get('wa'))}")
+    if test:
+        print(
+            f"test ({int(test['n'])} utterances): UA {_fmt_metric(test.get('ua'))}, "
+            f"WA {_fmt_metric(test.get('wa'))}, macro F1 {_fmt_metric(test.get('macro_f1'))}"
+        )
+    print(f"checkpoint written to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# ser evaluate
+# ---------------------------------------------------------------------------------------------
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from ser_core.evaluation.runner import evaluate, write_evaluation
+    from ser_core.inference import load_predictor
+
+    predictor = load_predictor(args.checkpoint)
+    manifest = None
+    if args.manifest is not None:
+        from ser_core.training.data import read_manifest_file
+
+        manifest = read_manifest_file(args.manifest)
+    split_options = _key_values(args.split_option, "--split-option")
+    predictions, report = evaluate(
+        predictor,
+        manifest,
+        data_root=args.data_root,
+        corpora=args.corpus or None,
+        protocol=args.protocol,
+        fold=args.fold or 0,
+        split_options=split_options,
+        n_boot=args.n_boot,
+        progress=not args.no_progress,
+    )
+    out = Path(args.out) if args.out else predictor.folder
+    if out is None:
+        raise SERError("pass --out DIR for the evaluation files")
+    write_evaluation(predictions, report, out)
+    m, ci = report.metrics, report.ci
+    print(
+        f"{predictor.name} ({predictor.model_name}) on {m['n']} utterances"
+        f" [{report.settings.get('protocol', '')}]"
+    )
+    for key, title in (
+        ("ua", "UA"),
+        ("wa", "WA"),
+        ("macro_f1", "macro F1"),
+        ("weighted_f1", "weighted F1"),
+    ):
+        interval = ""
+        if key in ci:
+            interval = f"  (95% CI {_fmt_metric(ci[key].low)}–{_fmt_metric(ci[key].high)})"
+        print(f"  {title:<12}{_fmt_metric(m[key])}{interval}")
+    if len(report.top_confusions):
+        top = report.top_confusions.iloc[0]
+        print(f"  most frequent confusion: {top.iloc[0]} → {top.iloc[1]} ({int(top.iloc[2])})")
+    for note in report.settings.get("notes") or []:
+        print(f"  note: {note}")
+    print(f"wrote predictions.parquet, metrics.json and report.md to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# ser predict
+# ---------------------------------------------------------------------------------------------
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from ser_core.inference import load_predictor
+
+    predictor = load_predictor(args.model or "default")
+    results = []
+    for path in args.files:
+        prediction = predictor.predict_file(path)
+        results.append(
+            {
+                "file": path,
+                "label": prediction.label,
+                "probabilities": prediction.probabilities,
+                "model": predictor.name,
+            }
+        )
+    if args.format == "json":
+        print(json.dumps(results, indent=2))
+        return 0
+    import pandas as pd
+
+    table = pd.DataFrame(
+        [{"file": r["file"], "label": r["label"], **r["probabilities"]} for r in results]
+    )
+    if args.format == "csv":
+        print(table.to_csv(index=False), end="")
+        return 0
+    for label in predictor.labels:
+        table[label] = table[label].map(lambda p: f"{p:.3f}")
+    print(table.to_string(index=False))
+    return 0
+
+
 def _json_default(value: object) -> object:
     # numpy scalars and pandas NA are not JSON-serialisable as they are.
     if hasattr(value, "item"):
@@ -88,7 +430,154 @@ def build_parser() -> argparse.ArgumentParser:
     manifest.add_argument("--corpus", action="append", help="only this corpus (repeatable)")
     manifest.add_argument("--out", required=True, help="output .csv or .parquet file")
     manifest.set_defaults(handler=_cmd_data_manifest)
+
+    models = commands.add_parser("models", help="list the registered models")
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.set_defaults(handler=_cmd_models)
+
+    _add_train_parser(commands)
+    _add_evaluate_parser(commands)
+
+    predict = commands.add_parser("predict", help="predict the emotion of audio files")
+    predict.add_argument("files", nargs="+", metavar="FILE", help="audio file(s)")
+    predict.add_argument(
+        "--model",
+        help="checkpoint folder or name in checkpoints/ (default: the 'default' checkpoint)",
+    )
+    predict.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="output format"
+    )
+    predict.set_defaults(handler=_cmd_predict)
     return parser
+
+
+def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    train = commands.add_parser(
+        "train",
+        help="train a model and write a checkpoint folder",
+        description="Train a model. Every option overrides --config FILE (a train_config.json "
+        "written next to earlier weights), which overrides the defaults.",
+    )
+    root_help = f"folder holding the corpora (default: ${CORPORA_ENV})"
+    data = train.add_argument_group("data")
+    data.add_argument("--model", help="registered model name (see `ser models`)")
+    data.add_argument("--corpus", action="append", help="corpus to train on (repeatable)")
+    data.add_argument("--data-root", type=Path, help=root_help)
+    data.add_argument("--manifest", type=Path, help="a .csv/.parquet manifest to train on")
+    data.add_argument(
+        "--protocol",
+        help="speaker-holdout | loso | kfold-speaker | text-holdout "
+        "| random (default speaker-holdout)",
+    )
+    data.add_argument("--fold", type=int, help="fold of loso / kfold-speaker (default 0)")
+    data.add_argument(
+        "--all-folds",
+        action="store_true",
+        help="train every fold into OUT/fold_NN and pool the test predictions",
+    )
+    data.add_argument("--k", type=int, help="folds of kfold-speaker (default 5)")
+    data.add_argument("--test-speakers", help="comma-separated test speakers (speaker-holdout)")
+    data.add_argument("--val-speakers", help="comma-separated validation speakers")
+    data.add_argument(
+        "--split-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="more split options, e.g. test_fraction=0.3 (repeatable)",
+    )
+    data.add_argument(
+        "--labels",
+        help="auto (labels in the training data), shared7 (drop calm "
+        "and boredom) or a comma-separated list",
+    )
+    data.add_argument("--max-files", type=int, help="quick runs: files per speaker and emotion")
+    data.add_argument("--max-speakers", type=int, help="quick runs: speakers per corpus")
+    model = train.add_argument_group("model")
+    model.add_argument(
+        "--model-config",
+        action="append",
+        metavar="KEY=VALUE",
+        help="model config override, e.g. lstm_hidden=64 (repeatable, or JSON)",
+    )
+    model.add_argument(
+        "--feature-config",
+        action="append",
+        metavar="KEY=VALUE",
+        help="feature config override, e.g. n_mels=80 (repeatable, or JSON)",
+    )
+    opt = train.add_argument_group("optimisation")
+    opt.add_argument("--optimizer", help="adam (default) | adamw | sgd")
+    opt.add_argument("--lr", type=float, help="learning rate (default 1e-3)")
+    opt.add_argument("--momentum", type=float, help="SGD momentum (default 0.9)")
+    opt.add_argument(
+        "--weight-decay", type=float, help="L2 penalty (default: the model config's, else 0)"
+    )
+    opt.add_argument("--scheduler", help="none (default) | step | cosine | plateau")
+    opt.add_argument("--step-size", type=int, help="epochs per LR step / plateau patience")
+    opt.add_argument("--gamma", type=float, help="LR factor of step / plateau (default 0.5)")
+    opt.add_argument("--batch-size", type=int, help="default 32")
+    opt.add_argument("--epochs", type=int, help="maximum epochs (default 30)")
+    opt.add_argument(
+        "--patience", type=int, help="early stopping on validation UA (default 10; 0 = off)"
+    )
+    opt.add_argument("--grad-clip", type=float, help="gradient norm clip (default 5)")
+    opt.add_argument("--seed", type=int, help="seeds everything (default 0)")
+    reg = train.add_argument_group("balancing and augmentation")
+    reg.add_argument("--balance", help="none | weights | undersample | oversample")
+    reg.add_argument(
+        "--augment",
+        nargs="?",
+        const="on",
+        help="waveform augmentation: on, off or a JSON object of AugmentConfig",
+    )
+    reg.add_argument(
+        "--spec-augment",
+        nargs="?",
+        const="on",
+        help="SpecAugment: on, off or a JSON object of its options",
+    )
+    reg.add_argument("--max-train-seconds", type=float, help="random crop of training clips")
+    run = train.add_argument_group("run")
+    run.add_argument("--config", type=Path, help="train_config.json to start from")
+    run.add_argument("--device", help="cpu (default) | cuda | cuda:N | auto")
+    run.add_argument("--num-threads", type=int, help="torch CPU threads")
+    run.add_argument(
+        "--n-boot",
+        type=int,
+        default=1000,
+        help="bootstrap resamples of the pooled --all-folds report",
+    )
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument("--out", required=True, type=Path, help="checkpoint folder to write")
+    train.set_defaults(handler=_cmd_train)
+
+
+def _add_evaluate_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="evaluate a checkpoint: metrics, breakdowns, per-utterance predictions",
+        description="By default the test set recorded in the checkpoint; --corpus adds corpora "
+        "the model never saw (all of their rows are test data); --protocol makes a fresh split.",
+    )
+    evaluate.add_argument("--checkpoint", required=True, help="checkpoint folder or name")
+    evaluate.add_argument("--corpus", action="append", help="corpus to evaluate on (repeatable)")
+    evaluate.add_argument(
+        "--data-root",
+        type=Path,
+        help=f"folder holding the corpora (default: the checkpoint's, then ${CORPORA_ENV})",
+    )
+    evaluate.add_argument("--manifest", type=Path, help="a .csv/.parquet manifest to evaluate")
+    evaluate.add_argument("--protocol", help="make a fresh split with this protocol")
+    evaluate.add_argument("--fold", type=int, help="fold of --protocol")
+    evaluate.add_argument(
+        "--split-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="split options for --protocol (repeatable)",
+    )
+    evaluate.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    evaluate.add_argument("--out", type=Path, help="output folder (default: the checkpoint)")
+    evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
+    evaluate.set_defaults(handler=_cmd_evaluate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

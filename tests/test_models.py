@@ -40,6 +40,7 @@ from ser_core.models.vgg19 import VGG19Backbone
 SR = 16000
 N_MELS = 64
 FRAMES = 101  # 1 s at a 10 ms hop
+STATE_FRAMES = 50  # 1 s of pretrained-encoder frames
 IMAGE = 64
 N_CLASSES = 3
 IMAGE_MODELS = {"vgg19", "resnet50", "mobilenet_v3"}
@@ -67,6 +68,10 @@ TINY: dict[str, dict[str, Any]] = {
     "vgg19": {"image_size": IMAGE, "pretrained": None, "freeze_layers": 3},
     "resnet50": {"image_size": IMAGE, "pretrained": None, "freeze_layers": 3},
     "mobilenet_v3": {"image_size": IMAGE, "pretrained": None},
+    **{
+        name: {"proj_dim": 32, "attention_dim": 16, "hidden": [32]}
+        for name in ("pretrained", "whisper_base", "whisper_tiny", "wav2vec2")
+    },
 }
 #: Whole-size models whose tests take more than a few seconds.
 SLOW = {"vgg19", "resnet50"}
@@ -85,10 +90,21 @@ def build(name: str, **overrides: Any) -> Any:
     return create_model(name, N_CLASSES, **{**TINY.get(name, {}), **overrides})
 
 
-def synthetic(kind: str, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A learnable task: the class says which frequency band / tone / region carries energy."""
+def synthetic(
+    kind: str, n: int, seed: int = 0, model: Any = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A learnable task: the class says which frequency band / tone / region carries energy.
+
+    ``"states"`` (a pretrained encoder's hidden states) takes its (layers, dim) from ``model``.
+    """
     g = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % N_CLASSES
+    if kind == "states":
+        layers, dim = len(model.state_indices), model.config.encoder_dim
+        x = torch.randn(n, layers, dim, STATE_FRAMES, generator=g)
+        for i, c in enumerate(y.tolist()):
+            x[i, :, 8 * c : 8 * c + 8] += 2.0
+        return x, y
     if kind == "waveform":
         t = torch.arange(SR) / SR
         freqs = torch.tensor([300.0, 1200.0, 3000.0])[y]
@@ -111,7 +127,8 @@ def synthetic(kind: str, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Ten
 
 
 def time_len(kind: str) -> int:
-    return {"waveform": SR, "logmel": FRAMES, "mfcc": FRAMES, "image": IMAGE, "vector": 88}[kind]
+    lengths = {"waveform": SR, "logmel": FRAMES, "mfcc": FRAMES, "image": IMAGE, "vector": 88}
+    return {**lengths, "states": STATE_FRAMES}[kind]
 
 
 # ------------------------------------------------------------------------------------ registry
@@ -145,7 +162,7 @@ def test_bad_config_fails_clearly() -> None:
 @pytest.mark.parametrize("name", ALL_MODELS)
 def test_model_info_describes_the_model(name: str) -> None:
     info = model_info(name)
-    assert info.input_kind in ("waveform", "logmel", "mfcc", "image", "vector")
+    assert info.input_kind in ("waveform", "logmel", "mfcc", "image", "vector", "states")
     assert info.feature_config.endswith("Config")
     assert info.reference
     assert info.summary
@@ -170,7 +187,7 @@ def test_default_config_builds(name: str) -> None:
 @pytest.mark.parametrize("name", _params(TORCH_MODELS))
 def test_forward_backward(name: str) -> None:
     model = build(name)
-    x, y = synthetic(model.input_kind, 4)
+    x, y = synthetic(model.input_kind, 4, model=model)
     logits = model(x)
     assert logits.shape == (4, N_CLASSES)
     assert model.forward_features(x).ndim == 2
@@ -191,7 +208,7 @@ def test_learns_synthetic_task(name: str) -> None:
         model.fit(x.numpy(), y.numpy())
         assert (model.predict(x.numpy()) == y.numpy()).mean() > 0.9
         return
-    x, y = synthetic(model.input_kind, 12)
+    x, y = synthetic(model.input_kind, 12, model=model)
     torch.manual_seed(0)
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=3e-3)
     losses = []
@@ -208,7 +225,7 @@ def test_learns_synthetic_task(name: str) -> None:
 @pytest.mark.parametrize("name", VARIABLE)
 def test_padded_batch_equals_single_items(name: str) -> None:
     model = build(name).eval()
-    x, _ = synthetic(model.input_kind, 3)
+    x, _ = synthetic(model.input_kind, 3, model=model)
     full = x.shape[-1]
     lengths = torch.tensor([full, full - full // 5 - 3, full // 2 + 7])
     x = x.clone()
@@ -223,7 +240,7 @@ def test_padded_batch_equals_single_items(name: str) -> None:
 @pytest.mark.parametrize("name", _params(ALL_MODELS))
 def test_save_load_gives_identical_outputs(name: str, tmp_path: Path) -> None:
     model = build(name)
-    x, y = synthetic(model.input_kind, 6)
+    x, y = synthetic(model.input_kind, 6, model=model)
     model.labels = ["angry", "happy", "sad"]
     if is_torch_model(model):
         with torch.no_grad():  # move BatchNorm statistics off their initial values
@@ -256,7 +273,7 @@ def test_save_load_gives_identical_outputs(name: str, tmp_path: Path) -> None:
 def test_explain_maps_the_input_axes(name: str) -> None:
     model = build(name)
     kind = model_info(name).input_kind
-    x, _ = synthetic(kind, 2)
+    x, _ = synthetic(kind, 2, model=model)
     if not is_torch_model(model):
         model.fit(*(t.numpy() for t in synthetic(kind, 30)))
         maps = model.explain(x.numpy())
@@ -278,7 +295,7 @@ def test_explain_maps_the_input_axes(name: str) -> None:
 @pytest.mark.parametrize("name", VARIABLE)
 def test_explain_is_zero_past_each_length(name: str) -> None:
     model = build(name)
-    x, _ = synthetic(model.input_kind, 2)
+    x, _ = synthetic(model.input_kind, 2, model=model)
     n = x.shape[-1] * 2 // 3
     maps = model.explain(x, lengths=[x.shape[-1], n])
     assert maps.shape[-1] == x.shape[-1]

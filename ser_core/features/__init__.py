@@ -35,6 +35,13 @@ from ser_core.features.config import (
     feature_kinds,
 )
 from ser_core.features.egemaps import get_smile
+from ser_core.features.encoder_states import (
+    EncoderSpec,
+    EncoderStatesConfig,
+    cached_encoder,
+    encoder_spec,
+    encoder_states,
+)
 from ser_core.features.extract import (
     extract,
     extract_batch,
@@ -47,6 +54,8 @@ from ser_core.features.extract import (
     validate_signal,
 )
 
+register_extractor(EncoderStatesConfig, encoder_states)
+
 __all__ = [
     "DEFAULT_SAMPLE_RATE",
     "FEATURE_VERSION",
@@ -54,6 +63,8 @@ __all__ = [
     "IMAGENET_STD",
     "AugmentConfig",
     "EGeMAPSConfig",
+    "EncoderSpec",
+    "EncoderStatesConfig",
     "FeatureCache",
     "FeatureConfig",
     "LogMelConfig",
@@ -62,7 +73,9 @@ __all__ = [
     "SpectrogramImageConfig",
     "WaveformAugmenter",
     "WaveformConfig",
+    "cached_encoder",
     "config_from_dict",
+    "encoder_spec",
     "extract",
     "extract_batch",
     "extract_files",

@@ -1,6 +1,6 @@
 """One entry point for every feature: ``extract(config, signal)`` dispatches on the config type.
 
-Output shapes (all float32):
+Output shapes (float32 unless the config says otherwise):
 
 =========================  ===========================================================
 ``LogMelConfig``           ``(n_mels, frames)``, ``frames = 1 + len(signal) // hop_length``
@@ -9,6 +9,7 @@ Output shapes (all float32):
 ``EGeMAPSConfig``          ``(88,)`` functionals; ``(25, frames)`` low-level descriptors
 ``MFCCStatsConfig``        ``(rows * len(stats),)``
 ``WaveformConfig``         ``(samples,)``
+``EncoderStatesConfig``    ``(layers, dim, frames)``, float16 by default (``encoder_states``)
 =========================  ===========================================================
 
 Features never resample: a signal at another rate than the config's raises
@@ -53,7 +54,8 @@ def register_extractor(
     """Make :func:`extract` handle ``config_type`` with ``extractor(config, signal)``.
 
     The extractor receives a validated float32 1-D signal at ``config.rate`` and must return a
-    float32 array. Registering a type again replaces its extractor.
+    float32 array (or an array of the config's ``storage_dtype`` when it declares one, e.g.
+    float16 encoder states). Registering a type again replaces its extractor.
     """
     _EXTRACTORS[config_type] = extractor  # type: ignore[assignment]
 
@@ -127,7 +129,8 @@ def extract(config: FeatureConfig, signal: np.ndarray, sample_rate: int = 16000)
     """
     extractor = _find_extractor(config)
     x = validate_signal(signal, sample_rate, config.rate)
-    return np.asarray(extractor(config, x), dtype=np.float32)
+    dtype = getattr(config, "storage_dtype", np.float32)  # float16 for compact encoder states
+    return np.asarray(extractor(config, x), dtype=dtype)
 
 
 def extract_batch(
@@ -214,11 +217,15 @@ def num_frames(config: FeatureConfig, n_samples: int) -> int:
         if config.duration is None:
             return n_samples
         return round(config.duration * config.sample_rate)
+    if callable(getattr(config, "num_frames", None)):  # configs that know their own framing
+        return int(config.num_frames(n_samples))  # type: ignore[attr-defined]
     raise ValueError(f"{type(config).__name__} features: use extract(...).shape[-1]")
 
 
 def _time_axis(config: FeatureConfig, duration: float | None) -> tuple[float, float]:
     """(seconds between consecutive columns, time of column 0) for time-axis features."""
+    if callable(getattr(config, "time_axis", None)):  # configs that know their own framing
+        return config.time_axis()  # type: ignore[attr-defined]
     if isinstance(config, LogMelConfig | MFCCConfig):
         return config.hop_length / config.sample_rate, 0.0
     if isinstance(config, WaveformConfig):

@@ -32,6 +32,7 @@ from ._image import ImageCNNConfig, ImageSERModel, find_hub_weights, hub_checkpo
 from ._registry import (
     ModelInfo,
     create_model,
+    default_features,
     is_registered,
     list_models,
     model_class,
@@ -43,6 +44,7 @@ from .cnn_bilstm_attn import CNNBiLSTMAttention, CNNBiLSTMAttentionConfig
 from .cnn_lstm import CNNLSTM, CNNLSTMConfig
 from .mlp import MLP, MLPConfig
 from .mobilenet_v3 import MobileNetV3, MobileNetV3Config
+from .pretrained import PretrainedSER, PretrainedSERConfig, SignalExplanation
 from .resnet50 import ResNet50, ResNet50Config
 from .serct import SERCT, DeformableSpeechAttention, SERCTConfig
 from .svm import SVMClassifier, SVMConfig
@@ -74,15 +76,19 @@ __all__ = [
     "MobileNetV3Config",
     "ModelConfig",
     "ModelInfo",
+    "PretrainedSER",
+    "PretrainedSERConfig",
     "ResNet50",
     "ResNet50Config",
     "SERCTConfig",
     "SERModel",
     "SVMClassifier",
     "SVMConfig",
+    "SignalExplanation",
     "VGG19Config",
     "count_parameters",
     "create_model",
+    "default_features",
     "find_hub_weights",
     "hub_checkpoint_dir",
     "is_registered",

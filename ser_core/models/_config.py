@@ -41,7 +41,7 @@ CONFIG_NAME = "config.json"
 FORMAT_VERSION = 1
 
 #: The tensor layouts a model can take.
-INPUT_KINDS = ("waveform", "logmel", "mfcc", "image", "vector")
+INPUT_KINDS = ("waveform", "logmel", "mfcc", "image", "vector", "states")
 
 #: Feature extractor name → input kind (tensor layout) it produces.
 FEATURE_KINDS: dict[str, str] = {
@@ -51,6 +51,7 @@ FEATURE_KINDS: dict[str, str] = {
     "spectrogram_image": "image",
     "egemaps": "vector",
     "mfcc_stats": "vector",
+    "encoder_states": "states",
 }
 
 #: Tensor layout of each input kind.
@@ -60,6 +61,7 @@ LAYOUTS: dict[str, str] = {
     "mfcc": "(B, F, T)",
     "image": "(B, 3, H, W)",
     "vector": "(B, D)",
+    "states": "(B, L, D, T)",
 }
 
 C = TypeVar("C", bound="ModelConfig")
@@ -70,7 +72,8 @@ class InputSpec:
     """What a model wants as input, so trainers and predictors build it from the model alone.
 
     Attributes:
-        kind: ``"waveform"``, ``"logmel"``, ``"mfcc"``, ``"image"`` or ``"vector"``.
+        kind: ``"waveform"``, ``"logmel"``, ``"mfcc"``, ``"image"``, ``"vector"`` or
+            ``"states"`` (hidden states of a pretrained encoder: layers × dim × frames).
         features: the feature extractor (``"logmel"``, ``"egemaps"``, ``"spectrogram_image"``...).
         layout: the tensor layout, e.g. ``"(B, F, T)"``.
         n_features: rows of a 2-D map or size of a vector (``None`` for waveform / image).
@@ -173,6 +176,15 @@ class ModelDescription:
         return FEATURE_KINDS.get(features, cls.input_kind)
 
     @classmethod
+    def feature_defaults(cls, config: ModelConfig) -> dict[str, Any]:
+        """Feature-config parameters a model config fixes beyond the feature kind.
+
+        Most models take their kind's default features (``{}``); a head on a pretrained encoder
+        fixes which encoder's states it reads. See :func:`~ser_core.models.default_features`.
+        """
+        return {}
+
+    @classmethod
     def explanation_for(cls, config: ModelConfig) -> str:
         """What ``explain`` returns for a model built from ``config`` (variants may differ)."""
         return cls.explanation
@@ -266,7 +278,7 @@ def model_config_for(feature_config: Any) -> dict[str, Any]:
     Args:
         feature_config: a ``ser_core.features`` config (``LogMelConfig``, ``MFCCConfig``,
             ``SpectrogramImageConfig``, ``EGeMAPSConfig``, ``MFCCStatsConfig``,
-            ``WaveformConfig``).
+            ``WaveformConfig``, ``EncoderStatesConfig``).
 
     Raises:
         ValueError: for a feature kind no model in the zoo takes.
@@ -277,6 +289,11 @@ def model_config_for(feature_config: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"features": kind}
     if kind == "waveform":
         out["sample_rate"] = int(feature_config.sample_rate)
+    elif kind == "encoder_states":
+        layers = feature_config.layers
+        out["encoder"] = str(feature_config.encoder)
+        out["layers"] = list(layers) if isinstance(layers, tuple) else layers  # as in to_dict()
+        out["states_dtype"] = str(feature_config.dtype)
     elif kind == "spectrogram_image":
         out["image_size"] = int(feature_config.height)
         out["imagenet_normalize"] = not bool(feature_config.imagenet_norm)

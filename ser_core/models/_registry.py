@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from ._config import ModelDescription
 __all__ = [
     "ModelInfo",
     "create_model",
+    "default_features",
     "is_registered",
     "list_models",
     "model_class",
@@ -48,6 +49,7 @@ _MODEL_MODULES: tuple[str, ...] = (
     "vgg19",
     "resnet50",
     "mobilenet_v3",
+    "pretrained",
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,10 +62,11 @@ class ModelInfo:
     Attributes:
         name: registered name (``"cnn_lstm"``).
         input_kind: tensor layout the model takes: ``"waveform"`` (B, T), ``"logmel"`` / ``"mfcc"``
-            (B, F, T), ``"image"`` (B, 3, H, W) or ``"vector"`` (B, D).
+            (B, F, T), ``"image"`` (B, 3, H, W), ``"vector"`` (B, D) or ``"states"`` (B, L, D, T),
+            a pretrained encoder's hidden states.
         features: name of the feature extractor whose output the default config expects
             (``"waveform"``, ``"logmel"``, ``"mfcc"``, ``"spectrogram_image"``, ``"egemaps"``,
-            ``"mfcc_stats"``).
+            ``"mfcc_stats"``, ``"encoder_states"``).
         feature_config: class name of the matching config in ``ser_core.features``.
         supports_variable_length: whether ``forward(x, lengths)`` gives the same outputs for a
             padded batch as for the items one by one.
@@ -105,6 +108,7 @@ _FEATURE_CONFIGS = {
     "spectrogram_image": "SpectrogramImageConfig",
     "egemaps": "EGeMAPSConfig",
     "mfcc_stats": "MFCCStatsConfig",
+    "encoder_states": "EncoderStatesConfig",
 }
 
 
@@ -202,6 +206,24 @@ def create_model(name: str, num_classes: int, **config: Any) -> Any:
     model = entry.factory(num_classes, **config)
     model.model_name = name
     return model
+
+
+def default_features(name: str, model_config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The default feature config of a registered model, as a dict for ``config_from_dict``.
+
+    ``{"kind": <feature kind>, **fixed}``: the kind comes from the (overridden) model config or
+    the class default, ``fixed`` from the class's ``feature_defaults`` — e.g. ``whisper_tiny`` →
+    ``{"kind": "encoder_states", "encoder": "whisper_tiny", "dtype": "float16", "layers":
+    "all"}``, ``cnn_lstm`` → ``{"kind": "logmel"}``.
+
+    Raises:
+        ValueError: unknown name or invalid config overrides.
+    """
+    entry = _entry(name)
+    cls = entry.model_cls
+    config = cls.config_class.from_dict({**entry.overrides, **dict(model_config or {})})
+    kind = str(getattr(config, "features", cls.default_features))
+    return {"kind": kind, **cls.feature_defaults(config)}
 
 
 def model_info(name: str) -> ModelInfo:

@@ -1,0 +1,27 @@
+"""The ser_core demonstrator: ``streamlit run app.py``.
+
+Page config, the sidebar shared by every page, and the navigation. Each page is a thin view in
+``pages/`` that calls ``ser_core``'s public API and ``ser_core.app_support`` helpers only.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._shared import sidebar
+
+st.set_page_config(
+    page_title="Speech emotion recognition", page_icon=":material/mic:", layout="wide"
+)
+
+PAGES = [
+    st.Page("pages/detect.py", title="Detect", icon=":material/graphic_eq:", default=True),
+    st.Page("pages/compare.py", title="Compare models", icon=":material/compare:"),
+    st.Page("pages/live.py", title="Live microphone", icon=":material/mic:"),
+    st.Page("pages/bias.py", title="Bias and accuracy", icon=":material/bar_chart:"),
+    st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+]
+
+page = st.navigation(PAGES)
+sidebar()
+page.run()

@@ -1,0 +1,120 @@
+"""What every page shares: cached loaders (``st.cache_resource`` / ``st.cache_data``), the
+sidebar, and the way errors are shown. Streamlit-only glue over ``ser_core.app_support``."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ser_core.app_support import cache, samples, session
+from ser_core.audio import AudioClip, read_audio
+from ser_core.errors import AudioInputError, SERError
+from ser_core.inference import Predictor, checkpoints_dir
+from ser_core.paths import CORPORA_ENV
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def get_predictor(name: str) -> Predictor:
+    """The predictor of a checkpoint, loaded once per process."""
+    return cache.load(name)
+
+
+@st.cache_resource(show_spinner="Measuring latency on this machine…")
+def get_latency(name: str) -> float:
+    """Median seconds to predict a 3 s clip with this checkpoint, on this machine."""
+    return cache.measure_latency(get_predictor(name))
+
+
+@st.cache_data(show_spinner=False)
+def get_card(name: str) -> cache.ModelCard:
+    """The model card data of a checkpoint."""
+    return cache.model_card(name, get_predictor(name))
+
+
+@st.cache_data(show_spinner="Reading predictions…")
+def get_predictions(names: tuple[str, ...]) -> pd.DataFrame:
+    """The committed test predictions of these checkpoints, with a ``model`` column."""
+    return cache.load_all_predictions(list(names))
+
+
+@st.cache_resource(show_spinner="Making synthetic samples…")
+def get_synthetic_samples() -> tuple[samples.Sample, ...]:
+    """The synthetic sample clips (espeak-ng speech, or generated vowels)."""
+    return samples.synthetic_samples()
+
+
+@st.cache_data(show_spinner="Looking for corpora…")
+def get_corpus_samples(root: str) -> list[samples.Sample]:
+    """A few clips per corpus and emotion under ``root`` (empty when none is found)."""
+    manifest = samples.find_corpus_manifest(root)
+    return [] if manifest is None else samples.corpus_samples(manifest)
+
+
+def model_names(distinct: bool = False) -> list[str]:
+    """Checkpoint names, ``default`` first (``distinct``: without a duplicate ``default``)."""
+    return cache.distinct_checkpoint_names() if distinct else cache.checkpoint_names()
+
+
+def require_models(distinct: bool = False) -> list[str]:
+    """The checkpoint names, or stop the page with instructions when there are none."""
+    names = model_names(distinct)
+    if not names:
+        st.warning(
+            f"No trained model found in `{checkpoints_dir()}`. Train one with `ser train …`, "
+            "point `SER_CHECKPOINTS` at a folder of checkpoints, or build tiny demo models with "
+            "`python -m ser_core.app_support.demo /tmp/demo && SER_CHECKPOINTS=/tmp/demo "
+            "streamlit run app.py`."
+        )
+        st.stop()
+    return names
+
+
+def corpora_root() -> str:
+    """The corpora folder chosen in the sidebar (default ``$SER_CORPORA``), or ``""``."""
+    return str(st.session_state.get(session.CORPORA_ROOT, "") or "").strip()
+
+
+def sidebar() -> None:
+    """The sidebar every page shows: the corpora folder and where models come from."""
+    with st.sidebar:
+        if session.CORPORA_ROOT not in st.session_state:
+            st.session_state[session.CORPORA_ROOT] = os.environ.get(CORPORA_ENV, "")
+        st.text_input(
+            "Corpora folder",
+            key=session.CORPORA_ROOT,
+            help="Folder holding emodb/, ravdess/, tess/, … (default: $SER_CORPORA). Used for "
+            "sample clips.",
+            placeholder="/path/to/corpora",
+        )
+        st.caption(f"Models: `{checkpoints_dir()}` ({len(model_names())} found)")
+
+
+def show_error(error: Exception) -> None:
+    """Show a ``ser_core`` error's message (written for people) without a traceback."""
+    if isinstance(error, SERError):
+        st.error(str(error), icon="⚠️")
+    else:
+        st.error(f"Something went wrong: {error}", icon="⚠️")
+
+
+def read_clip(source: Any) -> AudioClip | None:
+    """Decode an upload, recording, path or bytes; show the error and return None if unusable."""
+    try:
+        return read_audio(source)
+    except AudioInputError as error:
+        show_error(error)
+        return None
+
+
+def clip_id(source: Any, *extra: str) -> str:
+    """A key that changes when the input (or a setting in ``extra``) changes."""
+    if hasattr(source, "file_id"):
+        base = f"{source.name}:{source.file_id}"
+    elif isinstance(source, bytes):
+        base = f"bytes:{len(source)}:{hash(source)}"
+    else:
+        base = str(source)
+    return "|".join([base, *extra])

@@ -1,0 +1,149 @@
+"""Bias and accuracy explorer over the checkpoints' committed per-utterance predictions."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._shared import get_predictions, require_models
+from ser_core.app_support import plots, session
+from ser_core.evaluation import (
+    HUMAN_COLUMN,
+    breakdown,
+    confusion,
+    human_agreement,
+    prediction_labels,
+    prob_columns,
+    top_confusions,
+)
+
+GROUP_COLUMNS = ("corpus", "gender", "intensity", "text", "speaker", "language", "fold")
+METRICS = {"ua": "UA (unweighted accuracy)", "wa": "WA (accuracy)", "macro_f1": "macro F1"}
+
+st.title("Bias and accuracy explorer")
+st.caption(
+    "From each model's committed test predictions (`predictions.parquet`). Error bars are 95 % "
+    "bootstrap intervals over utterances."
+)
+
+names = require_models(distinct=True)
+everything = get_predictions(tuple(names))
+if everything.empty:
+    st.info("None of the models ships `predictions.parquet`; train with evaluate_test=True.")
+    st.stop()
+
+with_preds = list(dict.fromkeys(everything["model"].astype(str)))
+models = st.multiselect("Models", with_preds, default=with_preds[:2], key=session.BIAS_MODELS)
+corpora_all = sorted(everything["corpus"].dropna().astype(str).unique())
+corpora = st.multiselect("Corpora", corpora_all, default=corpora_all, key=session.BIAS_CORPORA)
+frame = everything[everything["model"].isin(models) & everything["corpus"].isin(corpora)]
+if frame.empty:
+    st.info("Pick at least one model and one corpus.")
+    st.stop()
+
+c1, c2, c3 = st.columns(3)
+present = [c for c in GROUP_COLUMNS if c in frame.columns and frame[c].notna().any()]
+by = c1.selectbox("Break down by", present, key="bias.by")
+metric = c2.selectbox(
+    "Metric", list(METRICS), format_func=METRICS.__getitem__, key=session.BIAS_METRIC
+)
+n_boot = c3.select_slider(
+    "Bootstrap resamples", [0, 100, 200, 500, 1000], value=200, key="bias.n_boot"
+)
+
+
+def _drop_empty(part: pd.DataFrame) -> pd.DataFrame:
+    """Drop probability columns that are all missing (labels of other models)."""
+    empty = [c for c in prob_columns(part) if part[c].isna().all()]
+    return part.drop(columns=empty)
+
+
+@st.cache_data(show_spinner="Bootstrapping intervals…")
+def group_table(
+    models: tuple[str, ...], corpora: tuple[str, ...], by: str, metric: str, n_boot: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(per-group metrics, overall per model, largest gap per model) for the selection."""
+    source = get_predictions(tuple(names))
+    rows, overall, gaps = [], [], []
+    for name in models:
+        part = source[(source["model"] == name) & source["corpus"].isin(corpora)]
+        if part.empty:
+            continue
+        report = breakdown(_drop_empty(part), by, metrics=(metric,), n_boot=n_boot, seed=0)
+        rows.append(report.by_group.assign(model=name))
+        overall.append({"model": name, **report.overall.to_dict()})
+        gaps.append(report.difference(min_n=5).assign(model=name))
+    if not rows:
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    return pd.concat(rows), pd.DataFrame(overall), pd.concat(gaps)
+
+
+by_group, overall, gaps = group_table(tuple(models), tuple(corpora), by, metric, n_boot)
+st.subheader(f"{METRICS[metric]} by {by}")
+st.plotly_chart(plots.group_metric_figure(by_group, metric, color="model"), key="bias.groups")
+st.markdown("**Gap between groups** (largest − smallest, groups with at least 5 utterances)")
+st.dataframe(gaps.reset_index(), hide_index=True, key="bias.gaps")
+st.dataframe(by_group.reset_index(), hide_index=True, key="bias.table")
+st.download_button(
+    "Download the group table (CSV)",
+    by_group.reset_index().to_csv(index=False).encode(),
+    f"breakdown_{by}_{metric}.csv",
+    "text/csv",
+    key="bias.csv",
+)
+
+st.subheader("Confusions")
+model = st.selectbox("Model", models, key="bias.confusion_model")
+part = _drop_empty(frame[frame["model"] == model])
+labels = prediction_labels(part)
+left, right = st.columns(2)
+counts = confusion(part["true"], part["predicted"], labels)
+shares = confusion(part["true"], part["predicted"], labels, normalize="true")
+left.plotly_chart(plots.confusion_figure(counts, title="Counts"), key="bias.cm_counts")
+right.plotly_chart(
+    plots.confusion_figure(
+        shares, normalized=True, title="Row-normalised (recall on the diagonal)"
+    ),
+    key="bias.cm_shares",
+)
+st.markdown("**Most frequent confusions**")
+st.dataframe(
+    top_confusions(part["true"], part["predicted"], labels, k=8), hide_index=True, key="bias.top"
+)
+
+st.subheader("Utterances the model gets wrong")
+group_values = ["(all)", *sorted(part[by].dropna().astype(str).unique())]
+value = st.selectbox(f"Only {by} =", group_values, key="bias.filter")
+subset = part if value == "(all)" else part[part[by].astype(str) == value]
+wrong = subset[subset["true"].astype(str) != subset["predicted"].astype(str)]
+show = [c for c in ("path", "speaker", "gender", "text", "true", "predicted") if c in wrong]
+st.caption(f"{len(wrong)} of {len(subset)} wrong")
+st.dataframe(wrong[show + prob_columns(wrong)], hide_index=True, key="bias.wrong")
+st.download_button(
+    "Download the errors (CSV)",
+    wrong.to_csv(index=False).encode(),
+    "errors.csv",
+    "text/csv",
+    key="bias.wrong_csv",
+)
+
+if HUMAN_COLUMN in part.columns and part[HUMAN_COLUMN].notna().any():
+    st.subheader("EMO-DB: the model against the listeners")
+    agreement = human_agreement(part)
+    s = {k: (float("nan") if v is None else float(v)) for k, v in agreement.summary.items()}
+    nan = float("nan")
+    st.caption(
+        f"Spearman ρ (listener rate vs model p(true)) = {s.get('spearman_rho', nan):.2f}; "
+        f"mean listener rate on the model's hits {s.get('human_pct_when_correct', nan):.1f} % "
+        f"vs misses {s.get('human_pct_when_wrong', nan):.1f} %. A positive ρ means the model "
+        "fails where listeners fail."
+    )
+    st.plotly_chart(plots.human_vs_model_figure(agreement.per_file), key="bias.human")
+    st.dataframe(agreement.by_bin.reset_index(), hide_index=True, key="bias.human_bins")
+    st.download_button(
+        "Download per-file agreement (CSV)",
+        agreement.per_file.to_csv(index=False).encode(),
+        "human_agreement.csv",
+        "text/csv",
+        key="bias.human_csv",
+    )

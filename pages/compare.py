@@ -1,0 +1,133 @@
+"""Compare models: the same clip through every shipped model, side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages._shared import (
+    clip_id,
+    get_card,
+    get_predictor,
+    get_synthetic_samples,
+    read_clip,
+    require_models,
+    show_error,
+)
+from ser_core.app_support import plots, session
+from ser_core.errors import SERError
+from ser_core.features import LogMelConfig, extract, frame_times
+
+st.title("Compare models on one clip")
+
+names = require_models(distinct=True)
+
+upload = st.file_uploader(
+    "Audio file", type=["wav", "flac", "ogg", "mp3", "m4a", "webm", "opus"], key="compare.upload"
+)
+source: Any
+if upload is not None:
+    source, audio = upload, upload.getvalue()
+else:
+    synthetic = get_synthetic_samples()
+    titles = [s.title for s in synthetic]
+    chosen = st.selectbox("…or a synthetic sample (no emotion label)", titles, key="compare.sample")
+    picked = synthetic[titles.index(chosen)]
+    source, audio = picked.source(), picked.audio_bytes()
+st.audio(audio)
+
+key = clip_id(source, *names)
+if st.button("Run every model", type="primary", key="compare.button"):
+    clip = read_clip(source)
+    if clip is None:
+        st.stop()
+    outputs: dict[str, Any] = {"clip": clip, "rows": [], "explanations": {}, "probs": {}}
+    bar = st.progress(0.0, text="Running the models…")
+    for i, name in enumerate(names):
+        try:
+            predictor = get_predictor(name)
+            prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
+            explanation = predictor.explain(clip.signal, clip.sample_rate)
+        except SERError as error:
+            show_error(error)
+            continue
+        card = get_card(name)
+        outputs["rows"].append(
+            {
+                "model": name,
+                "architecture": predictor.model_name,
+                "label": prediction.label,
+                "confidence": prediction.probabilities[prediction.label],
+                "latency_ms": prediction.latency * 1000,
+                "trained on": ", ".join(card.corpora) or "?",
+                "test UA": card.test_ua,
+            }
+        )
+        outputs["probs"][name] = prediction.probabilities
+        outputs["explanations"][name] = explanation
+        bar.progress((i + 1) / len(names), text=f"{name} done")
+    bar.empty()
+    session.set_result(st.session_state, session.COMPARE_RESULT, session.ClipResult(key, outputs))
+
+result = session.get_result(st.session_state, session.COMPARE_RESULT, key)
+if result is None or not result.outputs["rows"]:
+    st.stop()
+
+table = pd.DataFrame(result.outputs["rows"])
+probs = pd.DataFrame(result.outputs["probs"]).T  # models × labels (NaN: label not in a model)
+ensemble = probs.mean(axis=0, skipna=True)
+ensemble = ensemble / ensemble.sum()
+majority = table["label"].mode().iloc[0]
+agreement = float((table["label"] == majority).mean())
+
+c1, c2, c3 = st.columns(3)
+c1.metric("Ensemble (mean) prediction", str(ensemble.idxmax()))
+c2.metric("Most common label", majority)
+c3.metric("Models agreeing", f"{agreement:.0%}", help=f"{len(table)} models")
+
+st.dataframe(
+    table.style.format(
+        {"confidence": "{:.0%}", "latency_ms": "{:.0f}", "test UA": "{:.1%}"}, na_rep="–"
+    ),
+    hide_index=True,
+    key="compare.table",
+)
+st.plotly_chart(plots.compare_figure(table), key="compare.chart")
+st.plotly_chart(
+    plots.probability_figure(ensemble.to_dict(), title="Ensemble: mean probability"),
+    key="compare.ensemble",
+)
+st.download_button(
+    "Download the table (CSV)",
+    table.to_csv(index=False).encode(),
+    "compare.csv",
+    "text/csv",
+    key="compare.csv",
+)
+
+st.subheader("Explanations")
+clip = result.outputs["clip"]
+mel_config = LogMelConfig()
+mel = extract(mel_config, clip.signal, clip.sample_rate)
+mel_times = frame_times(mel_config, mel.shape[1])
+explanations = result.outputs["explanations"]
+columns = st.columns(2)
+for i, (name, explanation) in enumerate(explanations.items()):
+    with columns[i % 2]:
+        st.plotly_chart(
+            plots.explanation_figure(
+                np.asarray(explanation.map),
+                explanation.kind,
+                times=explanation.times,
+                duration=explanation.duration,
+                mel=None if explanation.kind == "feature" else mel,
+                mel_times=mel_times,
+                feature_names=explanation.feature_names,
+                title=f"{name}: {explanation.method} for {explanation.label}",
+                height=240,
+            ),
+            key=f"compare.explain.{name}",
+        )

@@ -1,0 +1,213 @@
+"""Detect: one clip (upload, microphone or sample) → emotion, probabilities and views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from pages._shared import (
+    clip_id,
+    corpora_root,
+    get_corpus_samples,
+    get_predictor,
+    get_synthetic_samples,
+    read_clip,
+    require_models,
+    show_error,
+)
+from ser_core.app_support import plots, session
+from ser_core.app_support.samples import SYNTHETIC_PREFIX, Sample, long_synthetic_clip
+from ser_core.errors import SERError
+from ser_core.features import LogMelConfig, extract, frame_times
+
+LONG_CLIP_SECONDS = 6.0
+UPLOAD_TYPES = ["wav", "flac", "ogg", "oga", "opus", "mp3", "m4a", "aac", "aif", "aiff", "webm"]
+MODES = ("Upload a file", "Record from the microphone", "Pick a sample")
+
+st.title("Detect the emotion in a clip")
+
+names = require_models()
+model = st.selectbox(
+    "Model", names, key=session.DETECT_MODEL, help="The default model comes first."
+)
+predictor = get_predictor(model)
+
+mode = st.radio("Audio", MODES, key=session.DETECT_INPUT_MODE, horizontal=True)
+
+source: Any = None
+audio_bytes: bytes | None = None
+sample: Sample | None = None
+if mode == MODES[0]:
+    upload = st.file_uploader(
+        "Audio file (WAV, FLAC, OGG, MP3, M4A, WebM, …)",
+        type=UPLOAD_TYPES,
+        key=session.DETECT_UPLOAD,
+    )
+    if upload is not None:
+        source, audio_bytes = upload, upload.getvalue()
+elif mode == MODES[1]:
+    recording = st.audio_input("Record a clip", key=session.DETECT_RECORD)
+    if recording is not None:
+        source, audio_bytes = recording, recording.getvalue()
+else:
+    root = corpora_root()
+    corpus = get_corpus_samples(root) if root else []
+    synthetic = list(get_synthetic_samples())
+    synthetic.append(
+        Sample(
+            title=f"{SYNTHETIC_PREFIX} long clip (generated tones, 12 s: calm → excited → calm)",
+            data=long_synthetic_clip(),
+            synthetic=True,
+        )
+    )
+    options = corpus or synthetic
+    if not corpus:
+        st.info(
+            "No corpus configured (set a folder in the sidebar or `SER_CORPORA`): these clips "
+            "are **synthetic**, made by this app. They carry no emotion label; a prediction "
+            "shows how the model reacts to rate, pitch and loudness, not whether it is right."
+        )
+    titles = [s.title for s in options]
+    chosen = st.selectbox("Sample", titles, key=session.DETECT_SAMPLE)
+    sample = options[titles.index(chosen)]
+    source, audio_bytes = sample.source(), sample.audio_bytes()
+    if sample.emotion:
+        st.caption(f"Acted emotion (from the corpus): **{sample.emotion}**")
+
+if source is None:
+    st.caption("Upload, record or pick a clip, then press **Detect**.")
+    st.stop()
+
+if audio_bytes is not None:
+    st.audio(audio_bytes)
+
+key = clip_id(source, model)
+pressed = st.button("Detect", type="primary", key="detect.button")
+if pressed:
+    clip = read_clip(source)
+    if clip is None:
+        session.clear_result(st.session_state, session.DETECT_RESULT)
+        st.stop()
+    try:
+        with st.spinner("Predicting…"):
+            prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
+            explanation = predictor.explain(clip.signal, clip.sample_rate)
+        windows = None
+        if clip.duration > LONG_CLIP_SECONDS:
+            bar = st.progress(0.0, text="Emotion timeline over sliding windows…")
+
+            def progress(done: int, total: int) -> None:
+                bar.progress(done / max(total, 1), text=f"Windows {done}/{total}")
+
+            windows = predictor.predict_windows(
+                clip.signal, clip.sample_rate, win_dur=3.0, hop_dur=1.0, progress=progress
+            )
+            bar.empty()
+    except SERError as error:
+        show_error(error)
+        st.stop()
+    session.set_result(
+        st.session_state,
+        session.DETECT_RESULT,
+        session.ClipResult(
+            key,
+            {
+                "clip": clip,
+                "prediction": prediction,
+                "explanation": explanation,
+                "windows": windows,
+                "model": model,
+            },
+        ),
+    )
+
+result = session.get_result(st.session_state, session.DETECT_RESULT, key)
+if result is None:
+    st.stop()
+
+clip = result.outputs["clip"]
+prediction = result.outputs["prediction"]
+explanation = result.outputs["explanation"]
+windows = result.outputs["windows"]
+
+left, right = st.columns([1, 2])
+with left:
+    st.metric("Predicted emotion", prediction.label)
+    confidence = prediction.probabilities[prediction.label]
+    st.caption(
+        f"Confidence {confidence:.0%} · model **{model}** ({predictor.model_name}) · "
+        f"latency {prediction.latency * 1000:.0f} ms · clip {clip.duration:.1f} s"
+    )
+    if sample is not None and sample.synthetic:
+        st.caption("Synthetic clip: there is no true emotion to compare with.")
+    elif sample is not None and sample.emotion:
+        verdict = "✅ matches" if sample.emotion == prediction.label else "❌ differs from"
+        st.caption(f"{verdict} the acted emotion ({sample.emotion}).")
+with right:
+    st.plotly_chart(
+        plots.probability_figure(prediction.probabilities, predicted=prediction.label),
+        key="detect.probabilities",
+    )
+
+mel_config = LogMelConfig()
+mel = extract(mel_config, clip.signal, clip.sample_rate)
+mel_times = frame_times(mel_config, mel.shape[1])
+
+tab_wave, tab_mel, tab_explain = st.tabs(["Waveform", "Mel spectrogram", "Explanation"])
+with tab_wave:
+    st.plotly_chart(plots.waveform_figure(clip.signal, clip.sample_rate), key="detect.wave")
+with tab_mel:
+    st.plotly_chart(plots.mel_figure(mel, mel_times), key="detect.mel")
+with tab_explain:
+    st.caption(
+        f"{explanation.method} map for **{explanation.label}** ({explanation.kind}); brighter = "
+        "more weight in the decision."
+    )
+    st.plotly_chart(
+        plots.explanation_figure(
+            explanation.map,
+            explanation.kind,
+            times=explanation.times,
+            duration=explanation.duration,
+            mel=None if explanation.kind == "feature" else mel,
+            mel_times=mel_times,
+            feature_names=explanation.feature_names,
+        ),
+        key="detect.explanation",
+    )
+
+if windows is not None and len(windows):
+    st.subheader("Emotion over time")
+    st.caption("3 s windows every second; probability of each emotion per window.")
+    st.plotly_chart(plots.timeline_figure(windows, labels=predictor.labels), key="detect.timeline")
+    st.download_button(
+        "Download the timeline (CSV)",
+        windows.to_csv(index=False).encode(),
+        file_name="emotion_timeline.csv",
+        mime="text/csv",
+        key="detect.timeline_csv",
+    )
+
+if "whisper" in predictor.model_name:
+    with st.expander("Speaker enrolment (Whisper models)"):
+        st.caption(
+            "Record or upload a few clips of the same voice: the model then normalises "
+            "features with that speaker's statistics (results are labelled speaker-adapted)."
+        )
+        clips = st.file_uploader(
+            "Enrolment clips",
+            type=UPLOAD_TYPES,
+            accept_multiple_files=True,
+            key=session.ENROL_UPLOAD,
+        )
+        enroll = getattr(predictor, "enroll", None)
+        if clips and enroll is None:
+            st.info("This checkpoint does not support speaker enrolment yet.")
+        elif clips and st.button("Enrol this speaker", key="detect.enrol"):
+            decoded = [c for c in (read_clip(f) for f in clips) if c is not None]
+            if decoded:
+                enroll([np.asarray(c.signal) for c in decoded], decoded[0].sample_rate)
+                st.session_state[session.ENROL_CLIPS] = len(decoded)
+                st.success(f"Enrolled {len(decoded)} clip(s).")

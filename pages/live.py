@@ -1,0 +1,108 @@
+"""Live microphone: a rolling emotion timeline from the browser's microphone (streamlit-webrtc).
+
+The frame callback runs on streamlit-webrtc's worker thread and only calls
+``LiveSession.push_frame`` (resample to 16 kHz with the session's one resampler, then append to
+a lock-guarded ring buffer). A fragment re-running once a second takes the latest window,
+gates it with the voice-activity detector and classifies it only when someone speaks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from pages._shared import get_predictor, require_models
+from ser_core.app_support import plots, session
+from ser_core.app_support.live import LiveSession, VoiceActivityDetector
+
+st.title("Live microphone")
+st.caption(
+    "Press **START**, allow the microphone and speak. Every second the last 2 s are checked for "
+    "speech (silence is never classified) and, if someone speaks, classified. Works on "
+    "localhost without a TURN server."
+)
+
+names = require_models()
+model = st.selectbox("Model", names, key="live.model")
+predictor = get_predictor(model)
+
+
+@st.cache_resource(show_spinner="Loading the voice-activity detector…")
+def get_vad() -> VoiceActivityDetector:
+    """One VAD per process (silero-vad when installed)."""
+    return VoiceActivityDetector("auto")
+
+
+live: LiveSession | None = st.session_state.get(session.LIVE_SESSION)
+if live is None or live.labels != predictor.labels:
+    live = LiveSession(predictor.labels, window=2.0, vad=get_vad())
+    st.session_state[session.LIVE_SESSION] = live
+
+try:
+    ctx = webrtc_streamer(
+        key=session.LIVE_WEBRTC,
+        mode=WebRtcMode.SENDRECV,
+        audio_frame_callback=live.push_frame,  # runs off the script thread: never calls st.*
+        sendback_audio=False,
+        media_stream_constraints={"audio": True, "video": False},
+        rtc_configuration={"iceServers": []},  # localhost: no STUN/TURN lookups, no network
+        async_processing=True,
+    )
+    playing = bool(ctx.state.playing)
+except (AttributeError, RuntimeError) as error:  # no browser session (e.g. AppTest)
+    st.warning(f"The live microphone needs a browser session (`streamlit run app.py`): {error}")
+    playing = False
+
+
+def predict(signal: np.ndarray, sample_rate: int) -> tuple[str, dict[str, float]]:
+    result = predictor.predict_signal(signal, sample_rate)
+    return result.label, result.probabilities
+
+
+@st.fragment(run_every=1.0 if playing else None)
+def panel() -> None:
+    """The big current emotion and the rolling timeline, refreshed about once a second."""
+    assert live is not None
+    if playing:
+        live.step(predict)
+    current = live.current()
+    timeline = live.timeline()
+    left, right = st.columns([1, 3])
+    with left:
+        st.markdown(
+            f"<div style='font-size:3.5rem;font-weight:700'>{current.label if current else '…'}"
+            "</div>",
+            unsafe_allow_html=True,
+        )
+        last = timeline.iloc[-1] if len(timeline) else None
+        if last is not None and not bool(last["speech"]):
+            st.caption("Listening… (no speech in the last window)")
+        st.caption(
+            f"VAD: {live.vad.backend} · received {live.seconds_received:.0f} s of audio · "
+            f"{len(timeline)} steps"
+        )
+    with right:
+        st.plotly_chart(
+            plots.timeline_figure(
+                timeline.tail(120),
+                labels=live.labels,
+                time_column="time",
+                title="Emotion over time (last 2 minutes)",
+            ),
+            key="live.timeline",
+        )
+
+
+panel()
+left, right = st.columns(2)
+left.download_button(
+    "Save the timeline (CSV)",
+    live.to_csv(),
+    "live_emotion_timeline.csv",
+    "text/csv",
+    key="live.csv",
+)
+if right.button("Clear the timeline", key="live.clear"):
+    live.reset()
+    st.rerun()

@@ -1,0 +1,215 @@
+"""Loaders the app wraps in ``st.cache_resource`` / ``st.cache_data`` (streamlit-free here).
+
+The app's ``pages/_shared.py`` decorates thin wrappers around these functions, so a model is
+loaded once per process and a predictions table once per file version, while the functions
+themselves stay plain and unit-tested.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ser_core.inference import (
+    DEFAULT_CHECKPOINT,
+    Predictor,
+    available_checkpoints,
+    checkpoints_dir,
+    load_predictor,
+)
+
+__all__ = [
+    "ModelCard",
+    "checkpoint_names",
+    "load_all_predictions",
+    "measure_latency",
+    "model_card",
+    "predictions_path",
+]
+
+
+def checkpoint_names() -> list[str]:
+    """Available checkpoint names, ``default`` first, then alphabetical.
+
+    ``default`` is a copy of (or link to) one of the others; when it has the same weights as
+    another folder the duplicate is still listed, because that is what the user may pick.
+    """
+    names = available_checkpoints()
+    if DEFAULT_CHECKPOINT in names:
+        names = [DEFAULT_CHECKPOINT, *[n for n in names if n != DEFAULT_CHECKPOINT]]
+    return names
+
+
+def distinct_checkpoint_names() -> list[str]:
+    """Checkpoint names without ``default`` when it duplicates another folder (for Compare)."""
+    names = checkpoint_names()
+    if DEFAULT_CHECKPOINT not in names or len(names) == 1:
+        return names
+    root = checkpoints_dir()
+    default_cfg = _read_json(root / DEFAULT_CHECKPOINT / "config.json")
+    for name in names[1:]:
+        if _read_json(root / name / "config.json") == default_cfg:
+            return names[1:]
+    return names
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def predictions_path(name: str) -> Path | None:
+    """The checkpoint's ``predictions.parquet``, or None when it has none."""
+    path = checkpoints_dir() / name / "predictions.parquet"
+    return path if path.is_file() else None
+
+
+@dataclass
+class ModelCard:
+    """Everything the Models page shows about one checkpoint.
+
+    Attributes:
+        name: checkpoint name.
+        architecture: registered model name.
+        labels: output classes.
+        reference: the seed paper(s).
+        summary: one-line description of the architecture.
+        explanation: the explanation method.
+        input_kind: the model's input layout.
+        parameters: trainable parameters (None when unknown, e.g. the svm).
+        corpora: training corpora.
+        protocol: the split protocol's description.
+        metrics: ``{"val": {...}, "test": {...}}`` from ``config.json``.
+        feature_config: the feature settings.
+        training: the training settings.
+        log: ``train_log.csv`` (None when missing).
+        readme: the model card's Markdown (empty when missing).
+        folder: the checkpoint folder.
+    """
+
+    name: str
+    architecture: str
+    labels: list[str]
+    reference: str = ""
+    summary: str = ""
+    explanation: str = ""
+    input_kind: str = ""
+    parameters: int | None = None
+    corpora: list[str] = field(default_factory=list)
+    protocol: str = ""
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    feature_config: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    log: pd.DataFrame | None = None
+    readme: str = ""
+    folder: Path | None = None
+
+    @property
+    def test_ua(self) -> float | None:
+        """Unweighted accuracy on the test split, when the checkpoint recorded it."""
+        value = self.metrics.get("test", {}).get("ua")
+        return None if value is None else float(value)
+
+
+def model_card(name: str, predictor: Predictor | None = None) -> ModelCard:
+    """Read a checkpoint's config, log and model card.
+
+    Args:
+        name: checkpoint name (in :func:`ser_core.inference.checkpoints_dir`).
+        predictor: the loaded predictor, used for the parameter count when given.
+    """
+    from ser_core.models import model_info
+
+    folder = checkpoints_dir() / name
+    config = _read_json(folder / "config.json")
+    arch = str(config.get("name", name))
+    try:
+        info = model_info(arch)
+        reference, summary = info.reference, info.summary
+        explanation, input_kind = info.explanation, info.input_kind
+    except ValueError:
+        reference = summary = explanation = input_kind = ""
+    data = config.get("data") or {}
+    training = config.get("training") or {}
+    corpora = list(data.get("corpora") or training.get("corpora") or [])
+    split = data.get("split") or {}
+    protocol = str(split.get("description") or split.get("label") or data.get("protocol") or "")
+    log_path = folder / "train_log.csv"
+    log = pd.read_csv(log_path) if log_path.is_file() else None
+    readme_path = folder / "README.md"
+    readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else ""
+    parameters = None
+    if predictor is not None and getattr(predictor.model, "is_torch", False):
+        from ser_core.models import count_parameters
+
+        parameters = int(count_parameters(predictor.model))
+    metrics = config.get("metrics") or {}
+    return ModelCard(
+        name=name,
+        architecture=arch,
+        labels=list(config.get("labels") or []),
+        reference=reference,
+        summary=summary,
+        explanation=explanation,
+        input_kind=input_kind,
+        parameters=parameters,
+        corpora=corpora,
+        protocol=protocol,
+        metrics={k: v for k, v in metrics.items() if isinstance(v, dict)},
+        feature_config=dict(config.get("feature_config") or {}),
+        training=dict(training),
+        log=log,
+        readme=readme,
+        folder=folder,
+    )
+
+
+def load_all_predictions(names: list[str]) -> pd.DataFrame:
+    """The committed test predictions of several checkpoints, one frame with a ``model`` column.
+
+    Checkpoints without ``predictions.parquet`` are skipped. The ``model`` column holds the
+    checkpoint name (overwriting the architecture name the trainer stores there).
+    """
+    from ser_core.evaluation import load_predictions
+
+    frames = []
+    for name in names:
+        path = predictions_path(name)
+        if path is None:
+            continue
+        frame = load_predictions(path)
+        frame = frame.assign(model=name)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)
+
+
+def load(name: str) -> Predictor:
+    """Load a predictor by checkpoint name (the app caches this with ``st.cache_resource``)."""
+    return load_predictor(name)
+
+
+def measure_latency(
+    predictor: Predictor, seconds: float = 3.0, repeats: int = 3, seed: int = 0
+) -> float:
+    """Median seconds to predict a ``seconds``-long clip on this machine (after one warm-up)."""
+    from ser_core.app_support.samples import synthetic_vowel
+
+    signal = synthetic_vowel(seconds, 150.0, 120.0, seed=seed)
+    predictor.predict_signal(signal, 16000)
+    times = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        predictor.predict_signal(signal, 16000)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))

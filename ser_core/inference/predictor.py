@@ -1,0 +1,486 @@
+"""``Predictor``: probabilities per class for a signal, a file, many files or the windows of a
+long recording, and the explanation map of a prediction.
+
+>>> from ser_core.inference import load_predictor
+>>> predictor = load_predictor("checkpoints/cnn_lstm")          # doctest: +SKIP
+>>> predictor.predict_file("clip.wav").label                     # doctest: +SKIP
+'angry'
+>>> predictor.predict_files(["a.wav", "b.wav"])                  # doctest: +SKIP
+        neutral  happy  ...  label
+file
+a.wav      0.02   0.91  ...  happy
+
+Every input goes through :func:`ser_core.audio.read_audio` (decode, validate, downmix, resample to
+16 kHz), so bad input raises :class:`~ser_core.errors.AudioInputError` with a message a person
+can act on; features and batches come from the model's :class:`~ser_core.pipeline.InputPipeline`,
+the same code that built the training inputs. Models run in eval mode under
+``torch.inference_mode``.
+
+Long audio: a signal longer than ``long_audio_seconds`` (20 s by default) is cut into windows of
+``window_seconds`` (the training crop length, else 4 s) with half-window hops, and the window
+probabilities are averaged, weighted by the real (unpadded) audio each window covers.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ser_core.audio import DEFAULT_LIMITS, AudioLimits, audio_info, read_audio
+from ser_core.errors import CheckpointError, SERError
+from ser_core.features import FeatureCache, FeatureConfig, config_from_dict, feature_names
+from ser_core.inference.checkpoint import (
+    DEFAULT_CHECKPOINT,
+    read_config,
+    resolve_checkpoint,
+    weights_file,
+)
+from ser_core.pipeline import InputPipeline, pipeline_for, predict_features
+
+__all__ = ["EXPLANATION_KINDS", "Explanation", "Prediction", "Predictor", "load_predictor"]
+
+#: What the axes of an :class:`Explanation` map mean.
+EXPLANATION_KINDS = ("time", "time-frequency", "image", "feature")
+
+#: Longest recording :meth:`Predictor.predict_windows` accepts (one hour).
+MAX_WINDOWED_SECONDS = 3600.0
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The result for one clip.
+
+    Attributes:
+        label: the most probable class.
+        probabilities: class → probability, in the model's label order.
+        latency: seconds spent on features and the model (decoding excluded).
+        duration: length of the audio in seconds.
+        windows: number of windows averaged (1 for a clip predicted whole).
+        source: where the audio came from (the path as given, ``"<array>"``, ...).
+    """
+
+    label: str
+    probabilities: dict[str, float]
+    latency: float
+    duration: float
+    windows: int = 1
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "label": self.label,
+            "probabilities": dict(self.probabilities),
+            "latency": self.latency,
+            "duration": self.duration,
+            "windows": self.windows,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """What drove a prediction, on axes the app can align with the waveform.
+
+    Attributes:
+        map: non-negative float32 array, max 1: ``(T,)`` for ``"time"``, ``(F, T)`` for
+            ``"time-frequency"``, ``(H, W)`` for ``"image"`` (time along W), ``(D,)`` for
+            ``"feature"``.
+        kind: one of :data:`EXPLANATION_KINDS`.
+        times: seconds of each step along the map's last axis (None for ``"feature"``).
+        label: the class explained.
+        method: the model's explanation method (``"attention"``, ``"gradcam"``, ``"saliency"``,
+            ``"occlusion"``).
+        duration: length of the audio in seconds.
+        feature_names: names of the ``"feature"`` entries (eGeMAPS names, ...), when known.
+        prediction: the prediction of the same signal.
+    """
+
+    map: np.ndarray
+    kind: str
+    times: np.ndarray | None
+    label: str
+    method: str
+    duration: float
+    feature_names: list[str] | None = None
+    prediction: Prediction | None = field(default=None)
+
+
+class Predictor:
+    """Predictions and explanations from one trained model.
+
+    Args:
+        model: a zoo model (torch ``SERModel`` or the svm) with ``labels`` set.
+        feature_config: the features the model was trained on (object or dict); default:
+            derived from the model's registry entry and config.
+        config: the checkpoint's ``config.json`` (kept as :attr:`config` for displays).
+        folder: the checkpoint folder, if loaded from one.
+        device: torch device for torch models (``"cpu"``, ``"cuda"``).
+        long_audio_seconds: signals longer than this are predicted window by window.
+        window_seconds, hop_seconds: the windows used then (default: the training crop length or
+            4 s, and half of it).
+        batch_size: items per forward pass in :meth:`predict_files` and window prediction.
+
+    Raises:
+        CheckpointError: the model has no labels, or the feature config does not fit it.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        feature_config: FeatureConfig | dict[str, Any] | None = None,
+        *,
+        config: dict[str, Any] | None = None,
+        folder: Path | None = None,
+        device: str = "cpu",
+        long_audio_seconds: float = 20.0,
+        window_seconds: float | None = None,
+        hop_seconds: float | None = None,
+        batch_size: int = 16,
+    ) -> None:
+        labels = getattr(model, "labels", None)
+        if not labels:
+            raise CheckpointError("the model has no labels; set model.labels = [...] first")
+        try:
+            self.pipeline: InputPipeline = pipeline_for(model, feature_config)
+        except ValueError as exc:
+            raise CheckpointError(f"{folder or 'model'}: {exc}") from exc
+        self.model = model
+        self.config: dict[str, Any] = dict(config or {})
+        self.folder = folder
+        self.device = device
+        self._torch = bool(getattr(model, "is_torch", False))
+        if self._torch:
+            model.to(device).eval()
+        training = self.config.get("training") or {}
+        self.window_seconds = float(window_seconds or training.get("max_train_seconds") or 4.0)
+        self.hop_seconds = float(hop_seconds or self.window_seconds / 2)
+        self.long_audio_seconds = float(long_audio_seconds)
+        self.batch_size = int(batch_size)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_checkpoint(cls, path_or_name: str | os.PathLike[str], **options: Any) -> Predictor:
+        """Load a checkpoint folder (or a name in ``checkpoints/``); see :func:`load_predictor`."""
+        from ser_core.models import is_registered, load_model
+
+        folder = resolve_checkpoint(path_or_name)
+        payload = read_config(folder)
+        weights_file(folder)
+        if not is_registered(payload["name"]):
+            raise CheckpointError(
+                f"{folder}: model {payload['name']!r} is not in this version's registry "
+                "(see `ser models`); upgrade ser_core or retrain"
+            )
+        feature = payload.get("feature_config")
+        if feature is not None:
+            try:
+                feature = config_from_dict(feature)
+            except (ValueError, TypeError) as exc:
+                raise CheckpointError(f"{folder}/config.json: bad feature_config: {exc}") from exc
+        try:
+            model = load_model(folder)
+        except SERError:
+            raise
+        except Exception as exc:  # corrupt safetensors / skops files raise library errors
+            raise CheckpointError(f"{folder}: cannot load the weights: {exc}") from exc
+        return cls(model, feature, config=payload, folder=folder, **options)
+
+    # ------------------------------------------------------------------ description
+    @property
+    def labels(self) -> list[str]:
+        """Class names in output order."""
+        return list(self.model.labels)
+
+    @property
+    def model_name(self) -> str:
+        """The registered architecture name (``"cnn_lstm"``)."""
+        return str(self.model.model_name)
+
+    @property
+    def name(self) -> str:
+        """The checkpoint folder's name, else the model name."""
+        return self.folder.name if self.folder is not None else self.model_name
+
+    @property
+    def feature_config(self) -> FeatureConfig:
+        """The features the model takes."""
+        return self.pipeline.feature_config
+
+    def __repr__(self) -> str:
+        return f"Predictor({self.name!r}, model={self.model_name!r}, labels={self.labels})"
+
+    # ------------------------------------------------------------------ core
+    def predict_features(self, features: Sequence[np.ndarray]) -> np.ndarray:
+        """Probabilities (N, C) for precomputed features (the pipeline's ``featurize`` output)."""
+        return predict_features(
+            self.model, self.pipeline, features, batch_size=self.batch_size, device=self.device
+        )
+
+    def _row(self, proba: np.ndarray) -> dict[str, float]:
+        return {label: float(p) for label, p in zip(self.labels, proba, strict=True)}
+
+    def _clip(self, signal: Any, sample_rate: int | None, limits: AudioLimits) -> Any:
+        if isinstance(signal, np.ndarray):
+            if sample_rate is None:
+                raise TypeError("pass the sample_rate of the signal")
+            return read_audio(
+                signal, sample_rate, target_rate=self.pipeline.sample_rate, limits=limits
+            )
+        return read_audio(signal, target_rate=self.pipeline.sample_rate, limits=limits)
+
+    def _predict_clip_signal(self, signal: np.ndarray, source: str) -> Prediction:
+        started = time.perf_counter()
+        duration = len(signal) / self.pipeline.sample_rate
+        if duration > self.long_audio_seconds:
+            frame = self._window_probabilities(signal)
+            weights = (frame["end"] - frame["start"]).to_numpy()
+            proba = np.average(frame[self.labels].to_numpy(), axis=0, weights=weights)
+            windows = len(frame)
+        else:
+            proba = self.predict_features([self.pipeline.featurize(signal)])[0]
+            windows = 1
+        probabilities = self._row(proba)
+        return Prediction(
+            label=self.labels[int(np.argmax(proba))],
+            probabilities=probabilities,
+            latency=time.perf_counter() - started,
+            duration=duration,
+            windows=windows,
+            source=source,
+        )
+
+    # ------------------------------------------------------------------ public API
+    def predict_signal(self, signal: np.ndarray, sample_rate: int) -> Prediction:
+        """Predict one signal (any rate: it is validated and resampled by ``read_audio``).
+
+        Raises:
+            AudioInputError: silent, too short, too long, non-finite, ... audio.
+        """
+        clip = self._clip(np.asarray(signal), sample_rate, DEFAULT_LIMITS)
+        return self._predict_clip_signal(clip.signal, clip.source)
+
+    def predict_file(self, path: str | os.PathLike[str]) -> Prediction:
+        """Predict one audio file (or bytes / a file object such as an upload).
+
+        Raises:
+            AudioInputError: missing, unreadable or unusable audio.
+        """
+        clip = self._clip(path, None, DEFAULT_LIMITS)
+        return self._predict_clip_signal(clip.signal, str(path) if _is_path(path) else clip.source)
+
+    def predict_files(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        progress: bool = False,
+        cache: bool | FeatureCache = False,
+    ) -> pd.DataFrame:
+        """Predict many files; one row per file, in the given order.
+
+        Args:
+            paths: audio files.
+            progress: show a progress bar.
+            cache: read / store features in a :class:`FeatureCache` keyed by file content
+                (``True``: the default cache folder) — worth it for corpora evaluated repeatedly.
+                Files longer than ``long_audio_seconds`` are always predicted window by window.
+
+        Returns:
+            DataFrame indexed by ``file`` (the paths as given) with one probability column per
+            label (model order) and ``label``.
+
+        Raises:
+            AudioInputError: a file is missing, unreadable or unusable (naming it).
+        """
+        store: FeatureCache | None
+        store = cache if isinstance(cache, FeatureCache) else (FeatureCache() if cache else None)
+        names = [os.fspath(p) for p in paths]
+        proba = np.zeros((len(names), len(self.labels)))
+        items: Any = range(0, len(names), self.batch_size)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(names), desc=f"predicting ({self.name})", unit="file")
+        for start in items:
+            chunk = list(range(start, min(start + self.batch_size, len(names))))
+            feats: list[np.ndarray] = []
+            whole: list[int] = []
+            for i in chunk:
+                if audio_info(names[i]).duration > self.long_audio_seconds:
+                    pred = self.predict_file(names[i])
+                    proba[i] = list(pred.probabilities.values())
+                    continue
+                if store is not None:
+                    feats.append(self.pipeline.featurize_files([names[i]], cache=store)[0])
+                else:
+                    clip = read_audio(names[i], target_rate=self.pipeline.sample_rate)
+                    feats.append(self.pipeline.featurize(clip.signal, clip.sample_rate))
+                whole.append(i)
+            if whole:
+                proba[whole] = self.predict_features(feats)
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
+        frame = pd.DataFrame(proba, columns=self.labels, index=pd.Index(names, name="file"))
+        frame["label"] = [self.labels[i] for i in proba.argmax(axis=1)] if len(names) else []
+        return frame
+
+    def _window_probabilities(
+        self,
+        signal: np.ndarray,
+        win_dur: float | None = None,
+        hop_dur: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        windows = self.pipeline.windows(
+            signal, win_dur or self.window_seconds, hop_dur or self.hop_seconds
+        )
+        proba = np.zeros((len(windows), len(self.labels)))
+        for start in range(0, len(windows), self.batch_size):
+            chunk = windows[start : start + self.batch_size]
+            feats = [self.pipeline.featurize(w.signal) for w in chunk]
+            proba[start : start + len(chunk)] = self.predict_features(feats)
+            if progress is not None:
+                progress(start + len(chunk), len(windows))
+        frame = pd.DataFrame(proba, columns=self.labels)
+        frame.insert(0, "start", [w.start for w in windows])
+        frame.insert(1, "end", [w.end for w in windows])
+        frame["label"] = [self.labels[i] for i in proba.argmax(axis=1)]
+        return frame
+
+    def predict_windows(
+        self,
+        signal: np.ndarray,
+        sample_rate: int,
+        win_dur: float | None = None,
+        hop_dur: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
+        """Predict consecutive windows of a long recording.
+
+        Args:
+            signal: the recording (any rate; validated and resampled by ``read_audio``, up to
+                one hour).
+            sample_rate: its rate in Hz.
+            win_dur, hop_dur: window length and hop in seconds (default: ``window_seconds``
+                and ``hop_seconds``).
+            progress: called as ``progress(done, total)`` after each batch of windows.
+
+        Returns:
+            One row per window: ``start``, ``end`` (seconds; the last window's end is the end of
+            the audio), one probability column per label, ``label``.
+
+        Raises:
+            AudioInputError: unusable audio; ValueError: a window or hop shorter than a sample.
+        """
+        limits = AudioLimits(max_duration=MAX_WINDOWED_SECONDS)
+        clip = self._clip(np.asarray(signal), sample_rate, limits)
+        return self._window_probabilities(clip.signal, win_dur, hop_dur, progress)
+
+    def explain(
+        self, signal: np.ndarray, sample_rate: int, target: str | int | None = None
+    ) -> Explanation:
+        """The model's explanation map for one signal.
+
+        Args:
+            signal: the audio (any rate; validated and resampled).
+            sample_rate: its rate in Hz.
+            target: the class to explain (label or index); default: the predicted class.
+
+        Returns:
+            An :class:`Explanation` whose ``times`` place the map's last axis on the audio.
+            Models with an ``explain_signal(signal, target)`` method (pretrained-encoder heads)
+            are explained through it: a ``"time"`` map over the encoder's frames.
+
+        Raises:
+            AudioInputError: unusable audio; ValueError: an unknown target label.
+        """
+        clip = self._clip(np.asarray(signal), sample_rate, DEFAULT_LIMITS)
+        prediction = self._predict_clip_signal(clip.signal, clip.source)
+        if target is None:
+            index = self.labels.index(prediction.label)
+        elif isinstance(target, str):
+            if target not in self.labels:
+                raise ValueError(f"unknown label {target!r}; the model has {self.labels}")
+            index = self.labels.index(target)
+        else:
+            index = int(target)
+        duration = clip.duration
+        by_signal = getattr(self.model, "explain_signal", None)
+        if callable(by_signal):
+            # Models that explain from the audio itself (attention rollout through a pretrained
+            # encoder) return a map over their own frames with its times.
+            result = by_signal(clip.signal, target=index)
+            return Explanation(
+                map=np.asarray(result.frame_map, dtype=np.float32),
+                kind="time",
+                times=np.asarray(result.times, dtype=np.float64),
+                label=self.labels[index],
+                method=str(self.model.explanation_for(self.model.config)),
+                duration=duration,
+                prediction=prediction,
+            )
+        feature = self.pipeline.featurize(clip.signal)
+        if self._torch:
+            x, lengths = self.pipeline.collate([feature], self.device)
+            maps = self.model.explain(x, lengths, target=index)
+        else:
+            maps = self.model.explain(feature[None].astype(np.float64), None, target=index)
+        values = np.asarray(maps, dtype=np.float32)[0]
+        kind = self._explanation_kind(values)
+        times = None if kind == "feature" else self.pipeline.times(values.shape[-1], duration)
+        names = None
+        if kind == "feature":
+            try:
+                names = feature_names(self.feature_config)
+            except ValueError:
+                names = None
+        return Explanation(
+            map=values,
+            kind=kind,
+            times=times,
+            label=self.labels[index],
+            method=str(self.model.explanation_for(self.model.config)),
+            duration=duration,
+            feature_names=names,
+            prediction=prediction,
+        )
+
+    def _explanation_kind(self, values: np.ndarray) -> str:
+        spec = self.pipeline.spec
+        if spec.kind == "image":
+            return "image"
+        if self.pipeline.time_axis is None:
+            return "feature"
+        return "time" if values.ndim == 1 else "time-frequency"
+
+
+def _is_path(source: Any) -> bool:
+    return isinstance(source, str | os.PathLike)
+
+
+def load_predictor(
+    path_or_name: str | os.PathLike[str] = DEFAULT_CHECKPOINT, **options: Any
+) -> Predictor:
+    """Load a :class:`Predictor` from a checkpoint folder or a checkpoint name.
+
+    Args:
+        path_or_name: a folder path, or a name in the repository's ``checkpoints/`` folder
+            (``$SER_CHECKPOINTS`` overrides where that is); ``"default"`` by default.
+        **options: :class:`Predictor` options (``device``, ``long_audio_seconds``, ...).
+
+    Raises:
+        CheckpointError: no such checkpoint (the message lists the available names), or an
+            invalid one (config schema, missing files, tensors that do not fit the model).
+    """
+    return Predictor.from_checkpoint(path_or_name, **options)

@@ -1,0 +1,757 @@
+"""Emotion heads on pretrained speech encoders: Whisper, wav2vec2 and any ``hf:`` encoder.
+
+Registered models (one class, :class:`PretrainedSER`, one shared head):
+
+==================  ===========================================================================
+``whisper_base``    encoder of Whisper base (packaged weights, 6 layers, d=512); the default
+``whisper_tiny``    encoder of Whisper tiny.en (packaged weights, 4 layers, d=384)
+``wav2vec2``        ``hf:facebook/wav2vec2-base`` (the RAVDESS study's model; needs the weights
+                    in the local Hugging Face cache, or ``allow_download=True``)
+``pretrained``      any encoder by name: ``create_model("pretrained", 7,
+                    encoder="hf:/models/wavlm-base-plus")`` (wav2vec2, HuBERT, WavLM, Whisper of
+                    any size, by hub id or local folder; default ``whisper_base``)
+==================  ===========================================================================
+
+The head (SUPERB / EmoBox protocol, plus attentive statistics): a learned softmax-weighted sum of
+every hidden layer (each layer-normalised first), a linear projection, attentive statistics
+pooling over the valid frames (Okabe et al. 2018), a small MLP.
+
+Two modes, chosen by the config:
+
+* **frozen** (default, ``finetune_layers=0``): the model is the head alone. Its input is the
+  encoder's hidden states, computed once per clip by the ``encoder_states`` feature
+  (:class:`~ser_core.features.EncoderStatesConfig`, float16, cached on disk like any feature):
+  input kind ``"states"``, ``(B, layers, dim, frames)`` with time last and ``lengths`` in frames.
+  A generic trainer trains it like any other model on cached features, fast on CPU; the checkpoint
+  holds the head only (KBs–MBs). A predictor gets the states through the same feature
+  (:meth:`PretrainedSER.feature_config`); the encoder is loaded once per process.
+* **fine-tune** (``finetune_layers=N > 0``): the model contains its own copy of the encoder, takes
+  16 kHz waveforms (input kind ``"waveform"``, ``lengths`` in samples) and trains the top ``N``
+  transformer layers (plus a final LayerNorm that follows them) with the head; everything below
+  stays frozen (and in eval mode). The checkpoint stores only those ``N`` layers and the head,
+  with the encoder's name, and rebuilds the rest from the packaged (or ``hf:``) weights.
+  ``features="waveform"`` with ``finetune_layers=0`` gives the same end-to-end model with a frozen
+  encoder inside.
+
+Explanations: ``explain(states)`` in frozen mode returns the pooling weights over frames (the
+states carry no attention); ``explain(waveform)`` in fine-tune mode and :meth:`explain_signal` in
+both modes combine attention rollout over the encoder's self-attention (Abnar & Zuidema, ACL
+2020) with the pooling weights into one map over the clip's frames (50 per second): how much the
+pooled embedding draws, through every layer the head mixes, on each input frame.
+
+Speaker adaptation (``speaker_adapted=True``) only labels a head trained on states normalised per
+speaker by :class:`ser_core.adaptation.SpeakerNormalizer`; its numbers are reported apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from ser_core.errors import CheckpointError
+from ser_core.features.config import DEFAULT_SAMPLE_RATE, FeatureConfig, WaveformConfig
+from ser_core.features.encoder_states import (
+    STATE_DTYPES,
+    EncoderSpec,
+    EncoderStatesConfig,
+    cached_encoder,
+    encoder_spec,
+    select_states,
+)
+
+from ._base import WEIGHTS_NAME, SERModel
+from ._config import ModelConfig, check_choice, read_checkpoint_config, write_checkpoint_config
+from ._explain import resample_time
+from ._layers import ClassifierMLP, valid_lengths
+from ._pooling import AttentiveStatisticsPooling, StatisticsPooling, WeightedLayerSum
+from ._registry import register_model
+
+if TYPE_CHECKING:
+    from ser_core.encoders import EncoderOutput, SpeechEncoder
+
+__all__ = [
+    "EncoderHead",
+    "PretrainedSER",
+    "PretrainedSERConfig",
+    "SignalExplanation",
+    "attention_rollout",
+    "pretrained",
+    "wav2vec2",
+    "whisper_base",
+    "whisper_tiny",
+]
+
+REFERENCE = (
+    "Pretrained encoder + shared head: learned weighted layer sum (SUPERB, Yang et al., "
+    "Interspeech 2021; EmoBox, Ma et al., Interspeech 2024), attentive statistics pooling (Okabe, "
+    "Koshinaka & Shinoda, Interspeech 2018), MLP. Encoders: Whisper (Radford et al., ICML 2023), "
+    "wav2vec 2.0 (Baevski et al., NeurIPS 2020), HuBERT, WavLM. Explanations: attention rollout "
+    "(Abnar & Zuidema, ACL 2020)"
+)
+
+
+@dataclass
+class PretrainedSERConfig(ModelConfig):
+    """Config of :class:`PretrainedSER`.
+
+    Attributes:
+        features: ``"encoder_states"`` (frozen: cached hidden states in) or ``"waveform"``
+            (encoder inside the model). ``finetune_layers > 0`` implies ``"waveform"``.
+        encoder: ``"whisper_base"``, ``"whisper_tiny"`` or ``"hf:<hub-id-or-folder>"``.
+        layers: hidden states the head mixes: ``"all"``, ``"last"`` or a tuple of indices
+            (as :class:`~ser_core.features.EncoderStatesConfig`).
+        states_dtype: storage dtype of the cached states (``"float16"`` / ``"float32"``).
+        finetune_layers: top encoder layers trained with the head (0 = frozen encoder).
+        encoder_layers, encoder_dim: the encoder's layer count and width; filled in from the
+            encoder's config when the model is built (and saved, so a frozen head loads without
+            the encoder's files).
+        normalize_layers: layer-normalise every hidden state (no parameters) before the sum.
+        proj_dim: width of the linear projection after the layer sum (0 = none).
+        pooling: ``"attentive_stats"`` (attention-weighted mean and standard deviation, Okabe
+            et al. 2018), ``"mean_std"`` (plain statistics) or ``"mean"`` (plain average).
+        attention_dim: hidden size of the pooling attention.
+        hidden: MLP hidden widths.
+        activation: MLP activation.
+        dropout: dropout after the projection and after each MLP layer.
+        weight_decay: L2 strength for the trainer's optimiser (AdamW style).
+        encoder_lr_scale: learning rate of fine-tuned encoder layers relative to the head's
+            (see :meth:`PretrainedSER.param_groups`).
+        sample_rate: waveform rate (always 16 kHz).
+        allow_download: let an ``hf:`` encoder be downloaded when it is not available locally
+            (otherwise never; the hubs are unreachable from the project's machines).
+        speaker_adapted: the head was trained on speaker-normalised states
+            (:mod:`ser_core.adaptation`); a label, so its numbers are never mixed with plain ones.
+    """
+
+    features: str = "encoder_states"
+    encoder: str = "whisper_base"
+    layers: str | tuple[int, ...] = "all"
+    states_dtype: str = "float16"
+    finetune_layers: int = 0
+    encoder_layers: int | None = None
+    encoder_dim: int | None = None
+    normalize_layers: bool = True
+    proj_dim: int = 256
+    pooling: str = "attentive_stats"
+    attention_dim: int = 128
+    hidden: tuple[int, ...] = (256,)
+    activation: str = "relu"
+    dropout: float = 0.3
+    weight_decay: float = 1e-4
+    encoder_lr_scale: float = 0.1
+    sample_rate: int = DEFAULT_SAMPLE_RATE
+    allow_download: bool = False
+    speaker_adapted: bool = False
+
+    def __post_init__(self) -> None:
+        if isinstance(self.layers, list):
+            self.layers = tuple(self.layers)
+        if self.finetune_layers < 0:
+            raise ValueError(f"finetune_layers must be >= 0, got {self.finetune_layers}")
+        if self.finetune_layers > 0:
+            self.features = "waveform"  # fine-tuning needs the encoder inside the model
+        check_choice("features", self.features, ("encoder_states", "waveform"))
+        check_choice("states_dtype", self.states_dtype, STATE_DTYPES)
+        check_choice("pooling", self.pooling, ("attentive_stats", "mean_std", "mean"))
+        if self.sample_rate != DEFAULT_SAMPLE_RATE:
+            raise ValueError(f"pretrained encoders take 16 kHz audio, got {self.sample_rate}")
+        if self.proj_dim < 0 or not 0.0 <= self.dropout < 1.0:
+            raise ValueError("proj_dim must be >= 0 and dropout in [0, 1)")
+        self.states_config()  # validates encoder and layers
+
+    def states_config(self) -> EncoderStatesConfig:
+        """The feature config whose output this head takes in frozen mode."""
+        return EncoderStatesConfig(
+            encoder=self.encoder, dtype=self.states_dtype, layers=self.layers
+        )
+
+
+@dataclass
+class SignalExplanation:
+    """What drove the prediction for one clip, on the encoder's frame axis.
+
+    Attributes:
+        frame_map: (T',) attention rollout through the mixed layers weighted by the pooling
+            attention; non-negative, maximum 1.
+        pooling: (T',) the head's pooling weights alone, maximum 1.
+        times: (T',) centre time of each frame in seconds.
+        frames_per_second: the frame rate (50 for Whisper and wav2vec2-style encoders).
+        probabilities: (C,) class probabilities.
+        labels: class names in output order (``None`` if the model has none).
+        layer_weights: (L,) the head's mixture weights over the hidden states it uses.
+    """
+
+    frame_map: np.ndarray
+    pooling: np.ndarray
+    times: np.ndarray
+    frames_per_second: float
+    probabilities: np.ndarray
+    labels: list[str] | None
+    layer_weights: np.ndarray
+
+
+def attention_rollout(attentions: Sequence[Tensor], residual: float = 0.5) -> list[Tensor]:
+    """Cumulative attention rollout (Abnar & Zuidema 2020) after every layer.
+
+    Each layer's attention is averaged over heads, mixed with the identity for the residual
+    connection (``residual · I + (1 - residual) · A``), renormalised by row and multiplied onto
+    the rollout of the layers below.
+
+    Args:
+        attentions: one ``(B, heads, T, T)`` tensor of attention probabilities per layer.
+        residual: weight of the identity (0.5 in the paper).
+
+    Returns:
+        ``L + 1`` tensors ``(B, T, T)``, aligned with the encoder's hidden states: entry 0 is the
+        identity (embedding output), entry ``l`` says how much each frame after layer ``l``
+        draws on each input frame.
+    """
+    if not attentions:
+        raise ValueError("no attention maps to roll out")
+    first = attentions[0]
+    batch, _, steps, _ = first.shape
+    eye = torch.eye(steps, device=first.device, dtype=torch.float32).expand(batch, steps, steps)
+    rollout = eye
+    out = [eye]
+    for attention in attentions:
+        mixed = residual * eye + (1.0 - residual) * attention.float().mean(dim=1)
+        mixed = mixed / mixed.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+        rollout = mixed @ rollout
+        out.append(rollout)
+    return out
+
+
+class EncoderHead(nn.Module):
+    """The shared head: layer mixture → projection → attentive statistics → MLP.
+
+    ``embed(states (B, L, D, T), lengths) -> (embedding (B, 2P), pooling weights (B, T))``;
+    ``mlp(embedding) -> logits``.
+    """
+
+    def __init__(self, num_states: int, dim: int, num_classes: int, config: PretrainedSERConfig):
+        super().__init__()
+        self.layer_sum = WeightedLayerSum(num_states, normalize=config.normalize_layers)
+        width = config.proj_dim or dim
+        self.proj = nn.Linear(dim, width) if config.proj_dim else nn.Identity()
+        self.dropout = nn.Dropout(config.dropout)
+        self.pool: AttentiveStatisticsPooling | StatisticsPooling
+        if config.pooling == "attentive_stats":
+            self.pool = AttentiveStatisticsPooling(width, config.attention_dim)
+        else:
+            self.pool = StatisticsPooling(width, std=config.pooling == "mean_std")
+        self.mlp = ClassifierMLP(
+            self.pool.out_features,
+            config.hidden,
+            num_classes,
+            activation=config.activation,
+            dropout=config.dropout,
+        )
+
+    def embed(self, states: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Pooled embedding and pooling weights of ``states`` (B, L, D, T)."""
+        frames = self.dropout(self.proj(self.layer_sum(states)))  # (B, T, P)
+        return self.pool(frames, lengths)
+
+
+class PretrainedSER(SERModel):
+    """A pretrained speech encoder's hidden states → the shared head (see the module docstring)."""
+
+    input_kind = "states"
+    default_features: ClassVar[str] = "encoder_states"
+    supports_variable_length: ClassVar[bool] = True
+    explanation: ClassVar[str] = "attention"
+    reference: ClassVar[str] = REFERENCE
+    config_class: ClassVar[type[ModelConfig]] = PretrainedSERConfig
+    default_name: ClassVar[str] = "pretrained"
+    config: PretrainedSERConfig
+
+    def __init__(self, config: PretrainedSERConfig, num_classes: int) -> None:
+        spec = _resolve_encoder(config)
+        super().__init__(config, num_classes)
+        self.spec: EncoderSpec | None = spec
+        assert config.encoder_layers is not None and config.encoder_dim is not None
+        self.state_indices = config.states_config().layer_indices(config.encoder_layers + 1)
+        self.head = EncoderHead(len(self.state_indices), config.encoder_dim, num_classes, config)
+        self.encoder: SpeechEncoder | None = None
+        self._trainable_modules: list[str] = []
+        if self.input_kind == "waveform":
+            from ser_core.encoders import load_encoder
+
+            encoder = load_encoder(config.encoder, allow_download=config.allow_download)
+            if encoder.num_layers != config.encoder_layers or (
+                encoder.hidden_size != config.encoder_dim
+            ):
+                raise CheckpointError(
+                    f"{config.encoder} has {encoder.num_layers} layers of width "
+                    f"{encoder.hidden_size}, the config says {config.encoder_layers} × "
+                    f"{config.encoder_dim}"
+                )
+            self.encoder = encoder
+            self._trainable_modules = _top_layers(encoder, config.finetune_layers)
+            encoder.requires_grad_(False)
+            for name in self._trainable_modules:
+                encoder.get_submodule(name).requires_grad_(True)
+            self.train(self.training)
+        elif config.allow_download and config.encoder.startswith("hf:"):
+            cached_encoder(config.encoder, allow_download=True)  # fetch once, reused by features
+
+    # ------------------------------------------------------------------ description
+    @property
+    def frames_per_second(self) -> float:
+        """Encoder frames per second (50 for Whisper; 50 for wav2vec2-style, first at 12.5 ms)."""
+        return self.spec.frames_per_second if self.spec is not None else 50.0
+
+    def frame_times(self, n_frames: int) -> np.ndarray:
+        """Centre time (s) of each of ``n_frames`` encoder frames."""
+        if self.spec is not None:
+            return self.spec.frame_times(n_frames)
+        return np.arange(n_frames) / self.frames_per_second
+
+    def feature_config(self) -> FeatureConfig:
+        """The feature whose output this model takes: encoder states (frozen) or the waveform."""
+        if self.input_kind == "waveform":
+            return WaveformConfig(sample_rate=self.config.sample_rate)
+        return self.config.states_config()
+
+    @classmethod
+    def feature_defaults(cls, config: ModelConfig) -> dict[str, Any]:
+        """Frozen mode reads this encoder's states; waveform mode the plain waveform."""
+        assert isinstance(config, PretrainedSERConfig)
+        if config.features == "waveform":
+            return {}
+        params = config.states_config().to_dict()
+        params.pop("kind")
+        return params
+
+    @property
+    def min_input_length(self) -> int:
+        if self.encoder is not None:
+            return int(self.encoder.min_samples)
+        return 1
+
+    def card(self) -> dict[str, Any]:
+        card = super().card()
+        card["mode"] = (
+            f"fine-tune top {self.config.finetune_layers} layer(s)"
+            if self.config.finetune_layers
+            else ("frozen encoder inside" if self.encoder is not None else "frozen (cached states)")
+        )
+        card["encoder"] = self.config.encoder
+        if self.config.speaker_adapted:
+            card["adaptation"] = "speaker-adapted"
+        return card
+
+    def get_encoder(self) -> SpeechEncoder:
+        """The encoder: the model's own (waveform input) or the per-process cached one."""
+        if self.encoder is not None:
+            return self.encoder
+        return cached_encoder(self.config.encoder, allow_download=self.config.allow_download)
+
+    def param_groups(self, lr: float) -> list[dict[str, Any]]:
+        """Optimiser parameter groups: the head at ``lr``, fine-tuned encoder layers at
+        ``lr * encoder_lr_scale``; weight decay from the config."""
+        head = [p for p in self.head.parameters() if p.requires_grad]
+        groups: list[dict[str, Any]] = [
+            {"params": head, "lr": lr, "weight_decay": self.config.weight_decay}
+        ]
+        if self.encoder is not None:
+            encoder = [p for p in self.encoder.parameters() if p.requires_grad]
+            if encoder:
+                groups.append(
+                    {
+                        "params": encoder,
+                        "lr": lr * self.config.encoder_lr_scale,
+                        "weight_decay": self.config.weight_decay,
+                    }
+                )
+        return groups
+
+    def train(self, mode: bool = True) -> PretrainedSER:
+        """Set train/eval mode; the frozen part of an inner encoder always stays in eval mode
+        (no dropout, LayerDrop or SpecAugment masking below the fine-tuned layers)."""
+        super().train(mode)
+        if self.encoder is not None:
+            self.encoder.eval()
+            for name in self._trainable_modules:
+                self.encoder.get_submodule(name).train(mode)
+        return self
+
+    # ------------------------------------------------------------------ input checks
+    def check_input(
+        self, x: Tensor, lengths: Tensor | Sequence[int] | None
+    ) -> tuple[Tensor, Tensor | None]:
+        """Validate states ``(B, L, D, T)`` (frozen) or waveforms ``(B, T)`` (encoder inside).
+
+        Raises:
+            ValueError: wrong shape (says which feature config produces the right one) or
+                lengths outside ``[1, T]``.
+        """
+        if self.input_kind != "states":
+            return super().check_input(x, lengths)
+        if not isinstance(x, Tensor):
+            x = torch.as_tensor(np.asarray(x))
+        reference = next(self.parameters())
+        x = x.to(device=reference.device, dtype=reference.dtype)
+        expected = (len(self.state_indices), self.config.encoder_dim)
+        if x.ndim != 4 or tuple(x.shape[1:3]) != expected:
+            hint = " (add a batch dimension: x.unsqueeze(0))" if x.ndim == 3 else ""
+            raise ValueError(
+                f"{self.model_name or type(self).__name__} takes encoder states shaped "
+                f"(B, {expected[0]}, {expected[1]}, T) from {self.config.states_config()}; got "
+                f"{tuple(x.shape)}{hint}"
+            )
+        lens = valid_lengths(x, lengths)
+        if lens is not None:
+            lens = lens.view(-1)
+            if lens.shape != (x.shape[0],):
+                raise ValueError(
+                    f"lengths must have shape ({x.shape[0]},), got {tuple(lens.shape)}"
+                )
+            if bool((lens > x.shape[-1]).any()) or bool((lens < 1).any()):
+                raise ValueError(f"lengths must lie in [1, {x.shape[-1]}], got {lens.tolist()}")
+        return x, lens
+
+    # ------------------------------------------------------------------ forward
+    def encoder_output(
+        self, x: Tensor, lengths: Tensor | None, output_attentions: bool = False
+    ) -> EncoderOutput:
+        """Run the inner encoder on waveforms ``(B, T)`` (fine-tune mode).
+
+        wav2vec2-style encoders without attention masks (group-norm models such as
+        wav2vec2-base) see each clip alone, so padding never changes a clip's states.
+        """
+        from ser_core.encoders import EncoderOutput, HFSpeechEncoder
+
+        encoder = self.encoder
+        if encoder is None:
+            raise ValueError("this model takes encoder states; it has no encoder inside")
+        n = x.shape[0]
+        sizes = [x.shape[1]] * n if lengths is None else [int(v) for v in lengths]
+        clips = [x[i, : sizes[i]] for i in range(n)]
+        device = x.device
+        if isinstance(encoder, HFSpeechEncoder) and not encoder.uses_attention_mask and n > 1:
+            outs = [self._run_encoder([clip], device, output_attentions) for clip in clips]
+            steps = max(o.hidden_states.shape[2] for o in outs)
+            states = outs[0].hidden_states.new_zeros(
+                n, outs[0].hidden_states.shape[1], steps, outs[0].hidden_states.shape[3]
+            )
+            for i, o in enumerate(outs):
+                states[i, :, : o.hidden_states.shape[2]] = o.hidden_states[0]
+            attentions = None
+            if output_attentions:
+                attentions = tuple(
+                    torch.cat(
+                        [
+                            nn.functional.pad(
+                                o.attentions[layer],  # type: ignore[index]
+                                (0, steps - o.hidden_states.shape[2]) * 2,
+                            )
+                            for o in outs
+                        ]
+                    )
+                    for layer in range(encoder.num_layers)
+                )
+            return EncoderOutput(states, torch.cat([o.lengths for o in outs]), attentions)
+        return self._run_encoder(clips, device, output_attentions)
+
+    def _run_encoder(
+        self, clips: Sequence[Tensor], device: torch.device, output_attentions: bool
+    ) -> EncoderOutput:
+        assert self.encoder is not None
+        inputs, input_lengths = self.encoder.prepare(clips)
+        return self.encoder(inputs.to(device), input_lengths.to(device), output_attentions)
+
+    def _states(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """Head input ``(B, L, D, T)`` and frame lengths from the model's input."""
+        if self.input_kind == "states":
+            return x, lengths
+        out = self.encoder_output(x, lengths)
+        return self._head_input(out), out.lengths
+
+    def _head_input(self, out: EncoderOutput) -> Tensor:
+        """The mixed hidden states of an encoder run, time last: ``(B, L, D, T)``."""
+        return out.hidden_states[:, self.state_indices].transpose(2, 3)
+
+    def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        states, frame_lengths = self._states(x, lengths)
+        return self.head.embed(states, frame_lengths)[0]
+
+    def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
+        return self.head.mlp(features, pre_logits=pre_logits)
+
+    # ------------------------------------------------------------------ explanation
+    def _explain_maps(
+        self, x: Tensor, lengths: Tensor | None, target: int | Sequence[int] | None
+    ) -> Tensor:
+        """Frozen: the pooling weights over frames (B, T). Waveform: rollout × pooling,
+        stretched over the samples (B, T)."""
+        with torch.inference_mode():
+            if self.input_kind == "states":
+                return self.head.embed(x, lengths)[1]
+            out = self.encoder_output(x, lengths, output_attentions=True)
+            _, pooling = self.head.embed(self._head_input(out), out.lengths)
+            frame_map = self._rollout_map(pooling, out.attentions)
+        return resample_time(frame_map, out.lengths, lengths, x.shape[-1])
+
+    def _rollout_map(self, pooling: Tensor, attentions: Sequence[Tensor] | None) -> Tensor:
+        """``pooling · Σ_l α_l R_l``: pooling weights (B, T') carried back through the rollout
+        of every mixed layer to the input frames → (B, T')."""
+        if not attentions:
+            raise ValueError("the encoder returned no attention maps")
+        rollouts = attention_rollout(attentions)
+        alphas = self.head.layer_sum.layer_weights().float()
+        mixed = sum(
+            alpha * rollouts[index] for alpha, index in zip(alphas, self.state_indices, strict=True)
+        )
+        assert isinstance(mixed, Tensor)
+        return torch.bmm(pooling.float().unsqueeze(1), mixed).squeeze(1)
+
+    def explain_signal(
+        self, signal: np.ndarray | Tensor, target: int | None = None
+    ) -> SignalExplanation:
+        """Attention rollout × pooling weights over the frames of one 16 kHz clip.
+
+        Works in both modes: a frozen head runs the per-process cached encoder on the clip (with
+        attention maps) and reads the states exactly as the ``encoder_states`` feature stores
+        them (same layers, same float16 rounding).
+
+        Args:
+            signal: mono 16 kHz samples.
+            target: unused (attention maps do not depend on the class); kept for the API.
+
+        Raises:
+            AudioInputError: unusable signal.
+        """
+        del target
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.inference_mode():
+                reference = next(self.parameters())
+                if self.encoder is not None:
+                    wave = torch.as_tensor(np.asarray(signal, dtype=np.float32)).view(1, -1)
+                    out = self.encoder_output(wave.to(reference.device), None, True)
+                    states = self._head_input(out)
+                else:
+                    encoder = self.get_encoder()
+                    out = encoder.encode_batch([signal], output_attentions=True)
+                    array = select_states(self.config.states_config(), out.clip(0))
+                    states = torch.from_numpy(array).to(reference).unsqueeze(0)
+                embedding, pooling = self.head.embed(states, None)
+                probabilities = torch.softmax(self.forward_head(embedding), dim=-1)[0]
+                frame_map = self._rollout_map(pooling, out.attentions)[0]
+        finally:
+            self.train(was_training)
+        frame_map = frame_map.clamp_min(0)
+        frames = frame_map.shape[0]
+        return SignalExplanation(
+            frame_map=(frame_map / frame_map.max().clamp_min(1e-12)).cpu().numpy(),
+            pooling=(pooling[0] / pooling[0].max().clamp_min(1e-12)).float().cpu().numpy(),
+            times=self.frame_times(frames),
+            frames_per_second=self.frames_per_second,
+            probabilities=probabilities.float().cpu().numpy(),
+            labels=self.labels,
+            layer_weights=self.head.layer_sum.layer_weights().detach().float().cpu().numpy(),
+        )
+
+    # ------------------------------------------------------------------ persistence
+    def _saved_keys(self) -> list[str]:
+        """State-dict keys a checkpoint stores: the head and the fine-tuned encoder modules."""
+        prefixes = tuple(f"encoder.{name}." for name in self._trainable_modules)
+        keys = self.state_dict()
+        return [k for k in keys if not k.startswith("encoder.") or k.startswith(prefixes)]
+
+    def save_pretrained(
+        self, directory: str | Path, extra: Mapping[str, Any] | None = None
+    ) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` (head + fine-tuned layers only).
+
+        The encoder's frozen weights are not copied: loading rebuilds them from the packaged
+        Whisper weights or the ``hf:`` checkpoint named in the config.
+        """
+        directory = Path(directory)
+        if not self.model_name:
+            raise ValueError("model has no registry name; build it with create_model(...)")
+        info: dict[str, Any] = {
+            "encoder": self.config.encoder,
+            "stored": (
+                f"head + top {self.config.finetune_layers} encoder layer(s)"
+                if self._trainable_modules
+                else "head only"
+            ),
+        }
+        version = _encoder_version(self.config.encoder)
+        if version:
+            info["weights_package"] = version
+        write_checkpoint_config(
+            directory,
+            name=self.model_name,
+            num_classes=self.num_classes,
+            labels=self.labels,
+            config=self.config,
+            extra={"encoder_weights": info, **(dict(extra) if extra else {})},
+        )
+        state = self.state_dict()
+        tensors = {k: state[k].detach().cpu().contiguous() for k in self._saved_keys()}
+        save_file(tensors, str(directory / WEIGHTS_NAME), metadata={"name": self.model_name})
+        return directory
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, map_location: str = "cpu") -> PretrainedSER:
+        """Load a model saved with :meth:`save_pretrained` (in eval mode).
+
+        Raises:
+            CheckpointError: missing files, an invalid config, the encoder's weights unavailable
+                (fine-tune checkpoints), or tensors that do not fit.
+        """
+        from ._registry import create_model
+
+        directory = Path(directory)
+        payload = read_checkpoint_config(directory)
+        weights = directory / WEIGHTS_NAME
+        if not weights.is_file():
+            raise CheckpointError(f"{directory} has no {WEIGHTS_NAME}.")
+        try:
+            model = create_model(payload["name"], payload["num_classes"], **payload["config"])
+        except (ValueError, TypeError) as exc:
+            raise CheckpointError(f"{directory}/config.json does not build a model: {exc}") from exc
+        if not isinstance(model, cls):
+            raise CheckpointError(
+                f"{directory} holds a {type(model).__name__}, not a {cls.__name__}; "
+                "use ser_core.models.load_model(dir) to load any model"
+            )
+        state = load_file(str(weights), device=map_location)
+        expected = set(model._saved_keys())
+        missing = sorted(expected - set(state))
+        unexpected = sorted(set(state) - expected)
+        if missing or unexpected:
+            raise CheckpointError(
+                f"{weights} does not match {payload['name']}: missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]}"
+            )
+        try:
+            model.load_state_dict(state, strict=False)
+        except RuntimeError as exc:
+            raise CheckpointError(f"{weights} does not fit {payload['name']}: {exc}") from exc
+        model.labels = payload.get("labels")
+        return model.to(map_location).eval()
+
+    def named_trainable_encoder_modules(self) -> Iterator[tuple[str, nn.Module]]:
+        """The fine-tuned encoder modules (empty in frozen mode)."""
+        if self.encoder is None:
+            return iter(())
+        return ((name, self.encoder.get_submodule(name)) for name in self._trainable_modules)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _resolve_encoder(config: PretrainedSERConfig) -> EncoderSpec | None:
+    """Fill ``encoder_layers`` / ``encoder_dim`` from the encoder's spec (checking given ones).
+
+    A frozen head whose ``hf:`` encoder is not available locally can still be built (and loaded)
+    from the sizes saved in its config; without them the error says what is missing.
+    """
+    try:
+        spec: EncoderSpec | None = encoder_spec(config.encoder, config.allow_download)
+    except CheckpointError:
+        frozen = config.features == "encoder_states" and config.encoder.startswith("hf:")
+        if frozen and config.encoder_layers and config.encoder_dim:
+            return None
+        raise
+    assert spec is not None
+    for field_name, actual in (
+        ("encoder_layers", spec.num_layers),
+        ("encoder_dim", spec.hidden_size),
+    ):
+        given = getattr(config, field_name)
+        if given is not None and given != actual:
+            raise ValueError(f"{field_name}={given} does not match {config.encoder} ({actual})")
+        setattr(config, field_name, actual)
+    if config.finetune_layers > spec.num_layers:
+        raise ValueError(
+            f"finetune_layers={config.finetune_layers} exceeds the {spec.num_layers} layers of "
+            f"{config.encoder}"
+        )
+    return spec
+
+
+def _top_layers(encoder: SpeechEncoder, count: int) -> list[str]:
+    """Submodule names (relative to the encoder wrapper) of its top ``count`` layers, plus the
+    final LayerNorm when it follows them (Whisper; wav2vec2-style "stable layer norm" models)."""
+    if count == 0:
+        return []
+    from ser_core.encoders import WhisperEncoderWrapper
+
+    if isinstance(encoder, WhisperEncoderWrapper):
+        total = len(encoder.encoder.layers)
+        return [f"encoder.layers.{i}" for i in range(total - count, total)] + ["encoder.layer_norm"]
+    stacks = [
+        name
+        for name, module in encoder.named_modules()
+        if isinstance(module, nn.ModuleList)
+        and len(module) == encoder.num_layers
+        and name.rsplit(".", 1)[-1] in ("layers", "layer")
+    ]
+    if not stacks:
+        raise CheckpointError(f"cannot find the transformer layers of {encoder.name}")
+    stack = stacks[0]
+    names = [f"{stack}.{i}" for i in range(encoder.num_layers - count, encoder.num_layers)]
+    model = getattr(encoder, "model", None)
+    config = getattr(model, "config", None)
+    if getattr(config, "do_stable_layer_norm", False):
+        parent = stack.rsplit(".", 1)[0]
+        norm = f"{parent}.layer_norm"
+        try:
+            encoder.get_submodule(norm)
+            names.append(norm)
+        except AttributeError:
+            pass
+    return names
+
+
+def _encoder_version(name: str) -> str:
+    """``dist==version`` of the package a packaged encoder's weights came from ('' for hf:)."""
+    try:
+        from ser_core.encoders import WHISPER_SOURCES
+
+        source = WHISPER_SOURCES.get(name)
+        return source.installed() if source is not None else ""
+    except Exception:  # the version is informative only
+        return ""
+
+
+def _build(
+    num_classes: int, defaults: Mapping[str, Any], config: Mapping[str, Any]
+) -> PretrainedSER:
+    return PretrainedSER(PretrainedSERConfig.from_dict({**defaults, **config}), num_classes)
+
+
+# ---------------------------------------------------------------------------- registry
+@register_model(PretrainedSER)
+def pretrained(num_classes: int, **config: Any) -> PretrainedSER:
+    """Any pretrained encoder by name (whisper_base default, hf:<hub-id-or-folder>) + the head."""
+    return _build(num_classes, {}, config)
+
+
+@register_model(PretrainedSER, encoder="whisper_base")
+def whisper_base(num_classes: int, **config: Any) -> PretrainedSER:
+    """Whisper base encoder (packaged weights) + weighted layers, attentive statistics, MLP."""
+    return _build(num_classes, {"encoder": "whisper_base"}, config)
+
+
+@register_model(PretrainedSER, encoder="whisper_tiny")
+def whisper_tiny(num_classes: int, **config: Any) -> PretrainedSER:
+    """Whisper tiny.en encoder (packaged weights) + weighted layers, attentive statistics, MLP."""
+    return _build(num_classes, {"encoder": "whisper_tiny"}, config)
+
+
+@register_model(PretrainedSER, encoder="hf:facebook/wav2vec2-base")
+def wav2vec2(num_classes: int, **config: Any) -> PretrainedSER:
+    """wav2vec 2.0 base (hf:facebook/wav2vec2-base, local weights needed) + the shared head."""
+    return _build(num_classes, {"encoder": "hf:facebook/wav2vec2-base"}, config)

@@ -1,0 +1,233 @@
+"""``TrainConfig``: every setting of one training run, as plain data saved next to the weights.
+
+A run is reproducible from its ``train_config.json`` alone (``ser train --config FILE``); the same
+dict is stored under ``"training"`` in the checkpoint's ``config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ser_core.data import PROTOCOLS, SHARED_EMOTIONS
+from ser_core.errors import SERError
+
+__all__ = [
+    "BALANCE_CHOICES",
+    "LABEL_POLICIES",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "TrainConfig",
+    "TrainConfigError",
+]
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULERS = ("none", "step", "cosine", "plateau")
+BALANCE_CHOICES = ("none", "weights", "undersample", "oversample")
+#: ``auto``: the labels present in the training data; ``shared7``: the seven classes EMO-DB,
+#: RAVDESS and TESS share (RAVDESS's ``calm`` and EMO-DB's ``boredom`` rows are dropped).
+LABEL_POLICIES = ("auto", "shared7")
+
+
+class TrainConfigError(SERError, ValueError):
+    """A training setting is invalid (the message names it and the valid choices)."""
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run (model, data, optimisation, regularisation, quick-run caps).
+
+    Attributes:
+        model: registered model name (``ser models`` lists them).
+        model_config: overrides of the model's config dataclass (e.g. ``{"lstm_hidden": 64}``).
+        feature_config: overrides of the model's default feature config (e.g. ``{"n_mels": 80}``),
+            or a full feature config dict with ``kind``.
+        corpora: corpus names to load from ``data_root`` (``emodb``, ``ravdess``, ``tess``, ...).
+        data_root: folder holding the corpus folders (default: ``$SER_CORPORA``).
+        manifest: a manifest file (``.csv`` / ``.parquet``, e.g. from ``ser data manifest``) to
+            train on instead of ``corpora``; ``corpora`` then filters it when given.
+        protocol: split protocol (``speaker-holdout``, ``loso``, ``kfold-speaker``,
+            ``text-holdout``, ``random``).
+        fold: which fold of ``loso`` / ``kfold-speaker``.
+        split_options: passed to the split generator (``seed``, ``test_speakers``,
+            ``val_speakers``, ``test_fraction``, ``val_fraction``, ``k``, ``validation``).
+            ``loso`` / ``kfold-speaker`` hold out a validation speaker (fold) by default here, so
+            early stopping never looks at the test speakers.
+        labels: ``"auto"``, ``"shared7"`` or an explicit list of labels (rows with other labels
+            are dropped).
+        optimizer: ``adam`` (default), ``adamw`` or ``sgd`` (with ``momentum``, as in the EMO-DB
+            CNN-LSTM study).
+        lr: learning rate.
+        momentum: SGD momentum.
+        weight_decay: L2 penalty; None takes the model config's ``weight_decay`` when it has one
+            (``cnn_bilstm_attn``), else 0.
+        scheduler: ``none``, ``step`` (×``gamma`` every ``step_size`` epochs), ``cosine`` (to 0 over
+            ``epochs``) or ``plateau`` (×``gamma`` once validation UA has not improved for
+            ``step_size`` epochs).
+        step_size, gamma: scheduler parameters.
+        batch_size: items per optimiser step.
+        epochs: maximum number of epochs.
+        patience: stop after this many epochs without a better validation UA (0: never stop
+            early). The weights of the best epoch are kept either way.
+        seed: seeds Python, numpy and torch (and the split unless ``split_options`` has one).
+        balance: ``none``, ``weights`` (class-weighted loss), ``undersample`` or ``oversample``
+            (training rows, redrawn deterministically from ``seed``).
+        augment: waveform augmentation: False, True (``AugmentConfig()`` defaults) or a dict of
+            ``AugmentConfig`` fields. Features are then computed on the fly each epoch.
+        spec_augment: SpecAugment on 2-D feature maps: False, True or a dict of
+            ``spec_augment`` keyword arguments.
+        max_train_seconds: random crop of training clips to this length (evaluation always sees
+            full clips).
+        grad_clip: clip the gradient norm to this value (None: off); LSTMs like it.
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
+        num_threads: torch CPU threads (None: torch's default).
+        max_files: quick runs: at most this many files per speaker and emotion.
+        max_speakers: quick runs: at most this many speakers per corpus (a seeded,
+            gender-alternating pick).
+        evaluate_test: predict the test set with the best weights at the end and store
+            ``predictions.parquet`` and test metrics in the checkpoint.
+        progress: show progress bars.
+    """
+
+    model: str = "cnn_lstm"
+    model_config: dict[str, Any] = field(default_factory=dict)
+    feature_config: dict[str, Any] = field(default_factory=dict)
+    corpora: list[str] = field(default_factory=list)
+    data_root: str | None = None
+    manifest: str | None = None
+    protocol: str = "speaker-holdout"
+    fold: int = 0
+    split_options: dict[str, Any] = field(default_factory=dict)
+    labels: str | list[str] = "auto"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    weight_decay: float | None = None
+    scheduler: str = "none"
+    step_size: int = 10
+    gamma: float = 0.5
+    batch_size: int = 32
+    epochs: int = 30
+    patience: int = 10
+    seed: int = 0
+    balance: str = "none"
+    augment: bool | dict[str, Any] = False
+    spec_augment: bool | dict[str, Any] = False
+    max_train_seconds: float | None = None
+    grad_clip: float | None = 5.0
+    device: str = "cpu"
+    num_threads: int | None = None
+    max_files: int | None = None
+    max_speakers: int | None = None
+    evaluate_test: bool = True
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> None:
+        """Check every setting; raise :class:`TrainConfigError` naming the bad one."""
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("scheduler", self.scheduler, SCHEDULERS)
+        _choice("balance", self.balance, BALANCE_CHOICES)
+        if isinstance(self.labels, str):
+            _choice("labels", self.labels, LABEL_POLICIES)
+        elif not self.labels or not all(isinstance(x, str) for x in self.labels):
+            raise TrainConfigError("labels must be 'auto', 'shared7' or a non-empty list of labels")
+        protocol = self.protocol.strip().lower().replace("_", "-")
+        aliases = {"holdout": "speaker-holdout", "kfold": "kfold-speaker"}
+        self.protocol = aliases.get(protocol, protocol)
+        _choice("protocol", self.protocol, PROTOCOLS)
+        for name in ("lr", "batch_size", "epochs"):
+            if not getattr(self, name) > 0:
+                raise TrainConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("patience", "fold"):
+            if getattr(self, name) < 0:
+                raise TrainConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.weight_decay is not None and self.weight_decay < 0:
+            raise TrainConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if self.max_train_seconds is not None and self.max_train_seconds <= 0:
+            raise TrainConfigError("max_train_seconds must be positive")
+        for name in ("max_files", "max_speakers", "num_threads"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise TrainConfigError(f"{name} must be >= 1 when given, got {value}")
+        if not self.corpora and not self.manifest:
+            raise TrainConfigError("name at least one corpus (corpora=[...]) or a manifest file")
+        self.corpora = list(self.corpora)
+        if not isinstance(self.labels, str):
+            self.labels = list(self.labels)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def label_list(self) -> list[str] | None:
+        """The fixed label list (``shared7`` or explicit), or None for ``auto``."""
+        if self.labels == "shared7":
+            return list(SHARED_EMOTIONS)
+        if isinstance(self.labels, list):
+            return list(self.labels)
+        return None
+
+    def split_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``get_splits`` (seed and validation defaults filled in)."""
+        options = dict(self.split_options)
+        options.setdefault("seed", self.seed)
+        if self.protocol in ("loso", "kfold-speaker"):
+            options.setdefault("validation", True)
+        return options
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every setting."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TrainConfig:
+        """Build from a dict, refusing unknown keys with the list of valid ones."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise TrainConfigError(
+                f"unknown training setting(s) {', '.join(unknown)}; valid: {', '.join(names)}"
+            )
+        return cls(**dict(values))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrainConfig:
+        """Read a JSON file written by :meth:`save` (or by hand).
+
+        Raises:
+            ValueError: the file is missing, is not JSON or holds unknown settings.
+        """
+        source = Path(path)
+        if not source.is_file():
+            raise TrainConfigError(f"no training config file at {source}")
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise TrainConfigError(f"{source} is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise TrainConfigError(f"{source} must hold a JSON object of training settings")
+        return cls.from_dict(data)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the settings as indented JSON; returns the path."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return target
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A validated copy with some settings changed."""
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise TrainConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")

@@ -1,0 +1,267 @@
+"""The Streamlit demonstrator: every page through AppTest, and one real-browser run.
+
+Both need checkpoints: a module fixture trains two tiny demo models (``cnn``, ``svm``) on a
+synthetic corpus into a temp folder and points ``SER_CHECKPOINTS`` at it (about 30 s on 2 CPUs).
+
+The browser test drives Debian's chromium (``apt-get install chromium``) with the ``playwright``
+Python package (no ``playwright install``); it is skipped, saying why, when chromium is missing.
+Set ``SER_SCREENSHOT_DIR`` to keep its screenshots (the README's Detect screenshot comes from it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ser_core.app_support import cache
+from ser_core.app_support.demo import build_demo_checkpoints
+from ser_core.app_support.samples import synthetic_vowel, to_wav_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGES = ["pages/detect.py", "pages/compare.py", "pages/live.py", "pages/bias.py", "pages/models.py"]
+CHROMIUM = os.environ.get("SER_CHROMIUM", "/usr/bin/chromium")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("checkpoints")
+    build_demo_checkpoints(folder, ("cnn", "svm"), epochs=2)
+    old = os.environ.get("SER_CHECKPOINTS")
+    os.environ["SER_CHECKPOINTS"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("SER_CHECKPOINTS", None)
+    else:
+        os.environ["SER_CHECKPOINTS"] = old
+
+
+def _app(page: str | None = None):  # -> AppTest
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def _errors(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e.value for e in at.error]
+
+
+# ----------------------------------------------------------------------------- loaders
+def test_checkpoint_names_put_default_first(checkpoints: Path) -> None:
+    assert cache.checkpoint_names() == ["default", "cnn", "svm"]
+    assert cache.distinct_checkpoint_names() == ["cnn", "svm"]
+
+
+def test_model_card_and_predictions(checkpoints: Path) -> None:
+    predictor = cache.load("cnn")
+    card = cache.model_card("cnn", predictor)
+    assert card.architecture == "cnn" and card.corpora == ["synthetic"]
+    assert card.parameters and card.parameters > 1000
+    assert card.test_ua is not None and card.log is not None and "val_ua" in card.log
+    assert card.readme.startswith("#")
+    frame = cache.load_all_predictions(["cnn", "svm"])
+    assert set(frame["model"]) == {"cnn", "svm"}
+    assert cache.measure_latency(predictor, seconds=1.0, repeats=1) > 0
+
+
+# ----------------------------------------------------------------------------- AppTest
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(checkpoints: Path, page: str) -> None:
+    at = _app(page)
+    assert not at.exception, at.exception
+    assert at.title, "the page shows a title"
+
+
+def test_pages_explain_how_to_get_models_when_there_are_none(
+    tmp_path: Path, checkpoints: Path
+) -> None:
+    os.environ["SER_CHECKPOINTS"] = str(tmp_path)
+    try:
+        at = _app()
+        assert not at.exception
+        assert any("No trained model" in w.value for w in at.warning)
+    finally:
+        os.environ["SER_CHECKPOINTS"] = str(checkpoints)
+
+
+def test_detect_on_an_uploaded_clip_shows_label_and_chart(checkpoints: Path) -> None:
+    at = _app()
+    at.file_uploader(key="detect.upload").upload(
+        "clip.wav", to_wav_bytes(synthetic_vowel(2.0)), "audio/wav"
+    )
+    at.run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    assert not _errors(at)
+    labels = cache.load("default").labels
+    assert at.metric[0].value in labels
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 4  # probabilities, waveform, mel, explanation
+
+
+def test_detect_long_clip_shows_a_timeline(
+    checkpoints: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The synthetic samples (the long clip among them) are offered when no corpora are configured.
+    monkeypatch.delenv("SER_CORPORA", raising=False)
+    at = _app()
+    at.radio(key="detect.input_mode").set_value("Pick a sample").run()
+    long_title = next(o for o in at.selectbox(key="detect.sample").options if "long clip" in o)
+    at.selectbox(key="detect.sample").set_value(long_title).run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    assert any("Emotion over time" in s.value for s in at.subheader)
+    assert any(b.label.startswith("Download the timeline") for b in at.get("download_button"))
+
+
+def test_detect_bad_upload_shows_the_core_message(checkpoints: Path) -> None:
+    at = _app()
+    at.file_uploader(key="detect.upload").upload("broken.wav", b"this is not audio", "audio/wav")
+    at.run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    errors = _errors(at)
+    assert errors and "broken.wav is not audio" in errors[0]
+    assert not at.metric
+
+
+def test_detect_silent_upload_shows_the_core_message(checkpoints: Path) -> None:
+    at = _app()
+    silent = to_wav_bytes(synthetic_vowel(1.0) * 0.0)
+    at.file_uploader(key="detect.upload").upload("silent.wav", silent, "audio/wav")
+    at.run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    assert any("silent" in e.lower() for e in _errors(at))
+
+
+def test_compare_shows_every_model(checkpoints: Path) -> None:
+    at = _app("pages/compare.py")
+    at.button(key="compare.button").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert list(table["model"]) == cache.distinct_checkpoint_names()
+    assert {"label", "confidence", "latency_ms", "trained on", "test UA"} <= set(table.columns)
+    assert len(at.metric) == 3
+    assert len(at.get("plotly_chart")) == 2 + len(table)  # chart, ensemble, one map per model
+
+
+def test_bias_page_breaks_down_and_lists_errors(checkpoints: Path) -> None:
+    at = _app("pages/bias.py")
+    assert not at.exception, at.exception
+    at.selectbox(key="bias.by").set_value("gender").run()
+    assert not at.exception, at.exception
+    assert len(at.get("plotly_chart")) >= 3  # groups, two confusion matrices
+    assert any(b.label.startswith("Download the errors") for b in at.get("download_button"))
+
+
+# ----------------------------------------------------------------------------- browser
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
+    reason="Debian's chromium is not installed (apt-get install -y chromium)",
+)
+def test_browser_end_to_end(checkpoints: Path, tmp_path: Path) -> None:
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(to_wav_bytes(synthetic_vowel(2.0)))
+    shots = Path(os.environ.get("SER_SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {**os.environ, "SER_CHECKPOINTS": str(checkpoints)}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            APP,
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, "streamlit exited early"
+            assert time.monotonic() < deadline, "streamlit did not start within 60 s"
+            time.sleep(0.5)
+        executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=executable,
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
+            )
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(base, wait_until="domcontentloaded")
+            page.get_by_text("Detect the emotion in a clip").wait_for(timeout=90_000)
+            page.locator("input[type=file]").first.set_input_files(str(clip))
+            page.get_by_role("button", name="Detect", exact=True).click()
+            metric = page.locator("[data-testid='stMetricValue']").first
+            metric.wait_for(timeout=120_000)
+            label = metric.inner_text().strip()
+            assert label in cache.load("default").labels
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(shots / "detect.png"), full_page=True)
+            for path, title in (
+                ("compare", "Compare models"),
+                ("live", "Live microphone"),
+                ("bias", "Bias and accuracy explorer"),
+                ("models", "Models"),
+            ):
+                page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+                page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
+                page.wait_for_timeout(500)
+                assert page.locator("[data-testid='stException']").count() == 0, path
+            browser.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -1,0 +1,173 @@
+"""The training engine on a tiny synthetic corpus (tones, fake speakers): loss falls, every file of
+the checkpoint is written, settings round-trip, cross-validation pools out-of-fold predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from ser_core.evaluation import load_predictions
+from ser_core.training import LOG_COLUMNS, TrainConfig, TrainConfigError, train, train_folds
+from ser_core.training.synthetic import synthetic_manifest, write_synthetic_corpus
+
+TINY_CNN: dict[str, Any] = {"channels": [8, 8, 16, 16], "fc_hidden": 16}
+QUICK: dict[str, Any] = {"progress": False, "batch_size": 8, "patience": 0, "num_threads": 1}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    root = write_synthetic_corpus(tmp_path_factory.mktemp("synth"), speakers=4, per_speaker=3)
+    return synthetic_manifest(root)
+
+
+def cnn_config(**changes: Any) -> TrainConfig:
+    values: dict[str, Any] = {
+        "model": "cnn",
+        "model_config": TINY_CNN,
+        "feature_config": {"n_mels": 32},
+        "corpora": ["synth"],
+        "epochs": 6,
+        "lr": 3e-3,
+        **QUICK,
+    }
+    return TrainConfig(**{**values, **changes})
+
+
+def test_loss_falls_and_the_checkpoint_has_every_file(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    result = train(cnn_config(), tmp_path / "ckpt", manifest=corpus)
+    history = result.history
+    assert list(history.columns) == list(LOG_COLUMNS)
+    assert len(history) == 6
+    assert history["train_loss"].iloc[-1] < 0.7 * history["train_loss"].iloc[0]
+    folder = tmp_path / "ckpt"
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "train_config.json",
+        "train_log.csv",
+        "README.md",
+        "predictions.parquet",
+    ):
+        assert (folder / name).is_file(), name
+    config = json.loads((folder / "config.json").read_text())
+    for key in ("feature_config", "labels", "training", "data", "metrics", "versions"):
+        assert key in config, key
+    assert config["labels"] == ["happy", "sad", "angry"]  # canonical order of those present
+    assert config["feature_config"]["kind"] == "logmel"
+    assert config["feature_config"]["n_mels"] == 32
+    assert config["training"]["model"] == "cnn"
+    data = config["data"]
+    assert data["protocol"] == "speaker-holdout"
+    assert set(data["test_speakers"]).isdisjoint(data["train_speakers"])
+    assert len(data["test_files"]) == data["n_test"] == len(result.predictions)
+    assert config["metrics"]["best_epoch"] == result.best_epoch
+    assert {"torch", "numpy", "python", "ser_core", "sklearn"} <= set(config["versions"])
+    assert config["training_seconds"] > 0
+    log = pd.read_csv(folder / "train_log.csv")
+    assert list(log.columns) == list(LOG_COLUMNS) and len(log) == 6
+    predictions = load_predictions(folder / "predictions.parquet")
+    assert {"true", "predicted", "prob_happy", "prob_sad", "prob_angry", "speaker"} <= set(
+        predictions.columns
+    )
+    card = (folder / "README.md").read_text()
+    assert "non-commercial" in card and "Hyperparameters" in card
+    assert TrainConfig.load(folder / "train_config.json") == cnn_config()
+    # The synthetic task is easy: the held-out speakers are recognised.
+    assert result.metrics["test"]["ua"] >= 0.6
+
+
+def test_same_seed_gives_the_same_weights(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    a = train(cnn_config(epochs=2, evaluate_test=False), tmp_path / "a", manifest=corpus)
+    b = train(cnn_config(epochs=2, evaluate_test=False), tmp_path / "b", manifest=corpus)
+    assert a.history["train_loss"].tolist() == b.history["train_loss"].tolist()
+    assert (tmp_path / "a" / "model.safetensors").read_bytes() == (
+        tmp_path / "b" / "model.safetensors"
+    ).read_bytes()
+
+
+def test_augmentation_crop_balance_sgd_and_scheduler(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    config = cnn_config(
+        epochs=2,
+        augment={"time_stretch_p": 0.0, "pitch_shift_p": 0.0},
+        spec_augment={"freq_width": 4, "time_width": 5},
+        max_train_seconds=0.5,
+        balance="weights",
+        optimizer="sgd",
+        lr=0.01,
+        scheduler="step",
+        step_size=1,
+        gamma=0.5,
+    )
+    result = train(config, tmp_path / "aug", manifest=corpus)
+    assert result.history["lr"].tolist() == pytest.approx([0.01, 0.005])
+    for balance in ("undersample", "oversample"):
+        train(cnn_config(epochs=1, balance=balance), tmp_path / balance, manifest=corpus)
+
+
+def test_svm_is_fitted_once_into_the_same_layout(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    config = TrainConfig(
+        model="svm", model_config={"features": "mfcc_stats"}, corpora=["synth"], **QUICK
+    )
+    result = train(config, tmp_path / "svm", manifest=corpus)
+    assert (tmp_path / "svm" / "model.skops").is_file()
+    assert (tmp_path / "svm" / "config.json").is_file()
+    assert len(result.history) == 1 and result.metrics["test"]["n"] > 0
+
+
+def test_all_folds_pool_out_of_fold_predictions(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    config = TrainConfig(
+        model="mlp",
+        model_config={"features": "mfcc_stats", "hidden": [16]},
+        corpora=["synth"],
+        protocol="kfold-speaker",
+        split_options={"k": 4},
+        epochs=3,
+        **QUICK,
+    )
+    result = train_folds(config, tmp_path / "cv", manifest=corpus, n_boot=20)
+    assert len(result.folds) == 4
+    pooled = load_predictions(tmp_path / "cv" / "predictions.parquet")
+    assert sorted(pooled["fold"].unique()) == [0, 1, 2, 3]
+    assert len(pooled) == len(corpus) and pooled["path"].is_unique  # each row tested once
+    for name in ("metrics.json", "report.md", "folds.csv", "fold_00/model.safetensors"):
+        assert (tmp_path / "cv" / name).is_file(), name
+    with pytest.raises(TrainConfigError, match="cross-validation protocol"):
+        train_folds(config.replace(protocol="speaker-holdout"), tmp_path / "x", manifest=corpus)
+
+
+def test_settings_are_validated_and_round_trip(tmp_path: Path) -> None:
+    with pytest.raises(TrainConfigError, match="optimizer"):
+        TrainConfig(corpora=["emodb"], optimizer="rmsprop")
+    with pytest.raises(TrainConfigError, match="protocol"):
+        TrainConfig(corpora=["emodb"], protocol="leave-one-out")
+    with pytest.raises(TrainConfigError, match="corpus"):
+        TrainConfig()
+    with pytest.raises(TrainConfigError, match="unknown training setting"):
+        TrainConfig.from_dict({"corpora": ["emodb"], "learning_rate": 1})
+    config = TrainConfig(corpora=["emodb"], protocol="kfold", labels="shared7")
+    assert config.protocol == "kfold-speaker"
+    assert config.split_kwargs() == {"seed": 0, "validation": True}
+    assert "calm" not in config.label_list and "boredom" not in config.label_list
+    assert TrainConfig.load(config.save(tmp_path / "c.json")) == config
+
+
+def test_label_policy_and_quick_caps_drop_rows(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    config = cnn_config(epochs=1, labels=["angry", "sad"], max_files=2, evaluate_test=False)
+    result = train(config, tmp_path / "two", manifest=corpus)
+    assert result.labels == ["angry", "sad"]
+    notes = json.loads((tmp_path / "two" / "config.json").read_text())["data"]["notes"]
+    assert any("outside the label list" in n for n in notes)
+    assert any("at most 2 file(s)" in n for n in notes)
+
+
+def test_unknown_model_and_bad_split_options_are_clear(
+    corpus: pd.DataFrame, tmp_path: Path
+) -> None:
+    with pytest.raises(TrainConfigError, match="Unknown model"):
+        train(cnn_config(model="resnet5"), tmp_path / "x", manifest=corpus)
+    with pytest.raises(TrainConfigError, match="split"):
+        train(cnn_config(split_options={"k": 3}), tmp_path / "y", manifest=corpus)

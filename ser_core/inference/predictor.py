@@ -193,7 +193,21 @@ class Predictor:
             raise
         except Exception as exc:  # corrupt safetensors / skops files raise library errors
             raise CheckpointError(f"{folder}: cannot load the weights: {exc}") from exc
-        return cls(model, feature, config=payload, folder=folder, **options)
+        predictor = cls(model, feature, config=payload, folder=folder, **options)
+        predictor.warmup()
+        return predictor
+
+    def warmup(self) -> None:
+        """Run one prediction on a short synthetic tone.
+
+        The first call in a process pays one-off costs (librosa's lazy imports, numba compiling
+        its kernels, torch allocating its thread pool) of about 2 s; paying them at load time
+        keeps the latency users see, and the one :class:`Prediction` reports, honest.
+        """
+        rate = 16000
+        t = np.arange(rate, dtype=np.float32) / rate
+        tone = (0.3 * np.sin(2 * np.pi * 220.0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)))
+        self.predict_signal(tone.astype(np.float32), rate)
 
     # ------------------------------------------------------------------ description
     @property

@@ -171,3 +171,26 @@ def test_unknown_model_and_bad_split_options_are_clear(
         train(cnn_config(model="resnet5"), tmp_path / "x", manifest=corpus)
     with pytest.raises(TrainConfigError, match="split"):
         train(cnn_config(split_options={"k": 3}), tmp_path / "y", manifest=corpus)
+
+
+def test_optimizer_defaults_come_from_the_model_unless_set() -> None:
+    """cnn1d_lstm follows its paper (SGD + momentum); others default to Adam; the user wins."""
+    import torch
+
+    from ser_core.models import create_model
+    from ser_core.training import TrainConfig
+    from ser_core.training.trainer import _make_optimizer, effective_optimizer
+
+    waveform_model = create_model("cnn1d_lstm", 3)
+    mel_model = create_model("cnn", 3)
+    auto = TrainConfig(model="cnn1d_lstm", corpora=["x"])
+    assert effective_optimizer(waveform_model, auto) == {
+        "optimizer": "sgd", "lr": 0.01, "momentum": 0.9
+    }
+    assert isinstance(_make_optimizer(waveform_model, auto), torch.optim.SGD)
+    assert isinstance(_make_optimizer(mel_model, auto), torch.optim.Adam)
+    assert effective_optimizer(mel_model, auto)["lr"] == 1e-3
+    forced = TrainConfig(model="cnn1d_lstm", corpora=["x"], optimizer="adam", lr=5e-4)
+    optimizer = _make_optimizer(waveform_model, forced)
+    assert isinstance(optimizer, torch.optim.Adam)
+    assert optimizer.param_groups[0]["lr"] == 5e-4

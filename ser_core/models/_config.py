@@ -169,6 +169,9 @@ class ModelDescription:
     explanation: ClassVar[str] = "saliency"
     reference: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    #: Optimiser settings of the paper the model follows (``optimizer``, ``lr``, ``momentum``);
+    #: the trainer uses them when the user sets none. Empty: Adam at 1e-3.
+    default_optimizer: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def kind_of(cls, features: str) -> str:

@@ -75,6 +75,8 @@ class CNN1DLSTM(SERModel):
     reference: ClassVar[str] = REFERENCE
     config_class: ClassVar[type[ModelConfig]] = CNN1DLSTMConfig
     default_name: ClassVar[str] = "cnn1d_lstm"
+    # The EMO-DB CNN-LSTM study trained with SGD and momentum rather than Adam.
+    default_optimizer: ClassVar[dict[str, Any]] = {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9}
     config: CNN1DLSTMConfig
 
     def __init__(self, config: CNN1DLSTMConfig, num_classes: int) -> None:

@@ -100,8 +100,8 @@ def model_card(model: Any, config: TrainConfig, extra: Mapping[str, Any]) -> str
         "| --- | --- |",
     ]
     settings = config.to_dict()
-    # The weight decay actually used (a model config may supply it when the setting is None).
-    settings["weight_decay"] = extra.get("effective", {}).get("weight_decay", config.weight_decay)
+    # The values actually used: the model may supply them when the setting is None.
+    settings.update(extra.get("effective", {}))
     lines += [f"| {k} | `{settings[k]}` |" for k in _HYPERPARAMETERS]
     if config.model_config:
         lines.append(f"| model_config | `{config.model_config}` |")

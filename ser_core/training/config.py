@@ -60,10 +60,11 @@ class TrainConfig:
             early stopping never looks at the test speakers.
         labels: ``"auto"``, ``"shared7"`` or an explicit list of labels (rows with other labels
             are dropped).
-        optimizer: ``adam`` (default), ``adamw`` or ``sgd`` (with ``momentum``, as in the EMO-DB
-            CNN-LSTM study).
-        lr: learning rate.
-        momentum: SGD momentum.
+        optimizer: ``adam``, ``adamw`` or ``sgd`` (with ``momentum``); None (default) takes the
+            model's own ``default_optimizer`` (SGD with momentum for ``cnn1d_lstm``, as in the
+            EMO-DB CNN-LSTM study), else Adam.
+        lr: learning rate; None takes the model's default, else 1e-3.
+        momentum: SGD momentum; None takes the model's default, else 0.9.
         weight_decay: L2 penalty; None takes the model config's ``weight_decay`` when it has one
             (``cnn_bilstm_attn``), else 0.
         scheduler: ``none``, ``step`` (×``gamma`` every ``step_size`` epochs), ``cosine`` (to 0 over
@@ -104,9 +105,9 @@ class TrainConfig:
     fold: int = 0
     split_options: dict[str, Any] = field(default_factory=dict)
     labels: str | list[str] = "auto"
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    momentum: float = 0.9
+    optimizer: str | None = None
+    lr: float | None = None
+    momentum: float | None = None
     weight_decay: float | None = None
     scheduler: str = "none"
     step_size: int = 10
@@ -133,7 +134,8 @@ class TrainConfig:
     # ------------------------------------------------------------------ checks
     def validate(self) -> None:
         """Check every setting; raise :class:`TrainConfigError` naming the bad one."""
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        if self.optimizer is not None:
+            _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("scheduler", self.scheduler, SCHEDULERS)
         _choice("balance", self.balance, BALANCE_CHOICES)
         if isinstance(self.labels, str):
@@ -145,7 +147,7 @@ class TrainConfig:
         self.protocol = aliases.get(protocol, protocol)
         _choice("protocol", self.protocol, PROTOCOLS)
         for name in ("lr", "batch_size", "epochs"):
-            if not getattr(self, name) > 0:
+            if getattr(self, name) is not None and not getattr(self, name) > 0:
                 raise TrainConfigError(f"{name} must be positive, got {getattr(self, name)}")
         for name in ("patience", "fold"):
             if getattr(self, name) < 0:

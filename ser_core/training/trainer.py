@@ -468,24 +468,38 @@ def effective_weight_decay(model: Any, config: TrainConfig) -> float:
     return float(getattr(model.config, "weight_decay", 0.0) or 0.0)
 
 
+def effective_optimizer(model: Any, config: TrainConfig) -> dict[str, Any]:
+    """Optimiser name, learning rate and momentum: the user's, else the model's, else Adam 1e-3."""
+    own = dict(getattr(model, "default_optimizer", {}) or {})
+    return {
+        "optimizer": config.optimizer or own.get("optimizer", "adam"),
+        "lr": float(config.lr if config.lr is not None else own.get("lr", 1e-3)),
+        "momentum": float(
+            config.momentum if config.momentum is not None else own.get("momentum", 0.9)
+        ),
+    }
+
+
 def _make_optimizer(model: Any, config: TrainConfig) -> Any:
     import torch
 
+    settings = effective_optimizer(model, config)
+    lr = settings["lr"]
     weight_decay = effective_weight_decay(model, config)
     groups = getattr(model, "param_groups", None)
     # Models with parts that need their own learning rate (a fine-tuned encoder) say so.
-    params: Any = groups(config.lr) if callable(groups) else None
+    params: Any = groups(lr) if callable(groups) else None
     if params is None:
         params = [p for p in model.parameters() if p.requires_grad]
     elif config.weight_decay is not None:  # an explicit setting beats the model's own
         params = [{**group, "weight_decay": config.weight_decay} for group in params]
-    if config.optimizer == "sgd":
+    if settings["optimizer"] == "sgd":
         return torch.optim.SGD(
-            params, lr=config.lr, momentum=config.momentum, weight_decay=weight_decay
+            params, lr=lr, momentum=settings["momentum"], weight_decay=weight_decay
         )
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=weight_decay)
-    return torch.optim.Adam(params, lr=config.lr, weight_decay=weight_decay)
+    if settings["optimizer"] == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 def _make_scheduler(optimizer: Any, config: TrainConfig) -> Any:
@@ -800,7 +814,10 @@ def _write_checkpoint(
             "feature_config": feature_config,
             "input": spec,
             "training": config.to_dict(),
-            "effective": {"weight_decay": effective_weight_decay(model, config)},
+            "effective": {
+                "weight_decay": effective_weight_decay(model, config),
+                **effective_optimizer(model, config),
+            },
             "data": data,
             "metrics": {**metrics, "best_epoch": best_epoch},
             "versions": _versions(),

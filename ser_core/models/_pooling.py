@@ -4,10 +4,15 @@
   hidden layer (Yang et al., "SUPERB: Speech processing Universal PERformance Benchmark",
   Interspeech 2021), optionally normalising each layer first (s3prl's ``layer_norm`` option), so
   layers of very different scale (Whisper's residual stream grows with depth) mix fairly.
+* :class:`StatisticsPooling` — mean and standard deviation over the valid frames (the default of
+  the pretrained-encoder heads).
 * :class:`AttentiveStatisticsPooling` — attention-weighted mean and standard deviation over the
   valid frames (Okabe, Koshinaka & Shinoda, "Attentive statistics pooling for deep speaker
   embedding", Interspeech 2018). Its attention is the zoo's :class:`AdditiveAttention`
-  (``v · tanh(W h_t + b)``, softmax over valid frames), the form Okabe et al. use.
+  (``v · tanh(W h_t + b)``, softmax over valid frames), the form Okabe et al. use, started at
+  uniform weights.
+* :class:`RunningStandardizer` — per-feature standardisation of pooled vectors with running
+  training statistics (optional).
 
 Padded frames never contribute, so a padded batch gives the same numbers as its items alone.
 """
@@ -20,7 +25,12 @@ from torch import Tensor, nn
 
 from ._layers import AdditiveAttention, lengths_to_mask
 
-__all__ = ["AttentiveStatisticsPooling", "StatisticsPooling", "WeightedLayerSum"]
+__all__ = [
+    "AttentiveStatisticsPooling",
+    "RunningStandardizer",
+    "StatisticsPooling",
+    "WeightedLayerSum",
+]
 
 
 class WeightedLayerSum(nn.Module):
@@ -113,3 +123,23 @@ class StatisticsPooling(nn.Module):
         centred = h - mean.unsqueeze(1)
         var = torch.bmm(weights.unsqueeze(1), centred * centred).squeeze(1)
         return torch.cat([mean, torch.sqrt(var.clamp_min(self.eps))], dim=-1), weights
+
+
+class RunningStandardizer(nn.BatchNorm1d):
+    """Per-feature standardisation of pooled vectors (B, D) with running training statistics.
+
+    A ``BatchNorm1d`` without affine parameters — the equivalent of fitting a ``StandardScaler``
+    on the training set, learned as training goes and saved with the weights. A training batch
+    of one item (possible as the last batch of an epoch) uses the running statistics instead of
+    failing.
+    """
+
+    def __init__(self, num_features: int, momentum: float = 0.1) -> None:
+        super().__init__(num_features, affine=False, momentum=momentum)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training and x.shape[0] < 2:
+            return F.batch_norm(
+                x, self.running_mean, self.running_var, training=False, eps=self.eps
+            )
+        return super().forward(x)

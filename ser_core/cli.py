@@ -335,7 +335,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         progress=not args.no_progress,
     )
-    out = Path(args.out) if args.out else predictor.folder
+    # Default: a subfolder, so the training run's own predictions.parquet is never overwritten.
+    out = Path(args.out) if args.out else (predictor.folder and predictor.folder / "evaluation")
     if out is None:
         raise SERError("pass --out DIR for the evaluation files")
     write_evaluation(predictions, report, out)
@@ -575,7 +576,7 @@ def _add_evaluate_parser(commands: argparse._SubParsersAction) -> None:  # type:
         help="split options for --protocol (repeatable)",
     )
     evaluate.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
-    evaluate.add_argument("--out", type=Path, help="output folder (default: the checkpoint)")
+    evaluate.add_argument("--out", type=Path, help="output folder (default: CHECKPOINT/evaluation)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(handler=_cmd_evaluate)
 

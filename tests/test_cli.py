@@ -50,8 +50,12 @@ def test_data_summary_table_via_python_m(corpora_dir: Path) -> None:
 @pytest.mark.corpora
 def test_data_manifest_writes_parquet(corpora_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "manifest.parquet"
-    assert main(["data", "manifest", "--root", str(corpora_dir), "--corpus", "emodb",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            ["data", "manifest", "--root", str(corpora_dir), "--corpus", "emodb", "--out", str(out)]
+        )
+        == 0
+    )
     import pandas as pd
 
     manifest = pd.read_parquet(out)

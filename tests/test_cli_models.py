@@ -136,11 +136,13 @@ def test_train_and_evaluate_end_to_end_on_emodb(
     assert main(["evaluate", "--checkpoint", str(out), "--n-boot", "100", "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "UA" in printed and "95% CI" in printed
-    predictions = load_predictions(out / "predictions.parquet")
+    evaluation = out / "evaluation"  # beside the training run's own files, never over them
+    assert (out / "predictions.parquet").is_file()
+    predictions = load_predictions(evaluation / "predictions.parquet")
     assert set(predictions["speaker"]) == set(config["data"]["test_speakers"])
     assert "human_recognized_pct" in predictions.columns
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((evaluation / "metrics.json").read_text())
     assert metrics["metrics"]["ua"] == pytest.approx(config["metrics"]["test"]["ua"])
     assert metrics["human_agreement"] is not None  # EMO-DB's listener ratings
     assert {"gender", "speaker"} <= set(metrics["breakdowns"])
-    assert (out / "report.md").read_text().startswith("# Evaluation report")
+    assert (evaluation / "report.md").read_text().startswith("# Evaluation report")

@@ -550,6 +550,11 @@ def test_svm_fit_save_load(tmp_path: Path) -> None:
     proba = svm.predict_proba(x.numpy())
     assert proba.shape == (30, N_CLASSES)
     assert np.allclose(proba.sum(axis=1), 1)
+    embedding = svm.forward_features(x.numpy())  # standardised vectors, as the SVC sees them
+    assert embedding.shape == (30, 88)
+    np.testing.assert_allclose(embedding.mean(axis=0), 0, atol=1e-9)
+    np.testing.assert_array_equal(svm.forward_head(embedding), proba)
+    np.testing.assert_array_equal(svm.forward_head(embedding, pre_logits=True), embedding)
     assert count_parameters(svm) > 0
     svm.save_pretrained(tmp_path / "svm")
     assert {p.name for p in (tmp_path / "svm").iterdir()} == {"config.json", "model.skops"}

@@ -185,7 +185,9 @@ def test_optimizer_defaults_come_from_the_model_unless_set() -> None:
     mel_model = create_model("cnn", 3)
     auto = TrainConfig(model="cnn1d_lstm", corpora=["x"])
     assert effective_optimizer(waveform_model, auto) == {
-        "optimizer": "sgd", "lr": 0.01, "momentum": 0.9
+        "optimizer": "sgd",
+        "lr": 0.01,
+        "momentum": 0.9,
     }
     assert isinstance(_make_optimizer(waveform_model, auto), torch.optim.SGD)
     assert isinstance(_make_optimizer(mel_model, auto), torch.optim.Adam)
@@ -194,3 +196,31 @@ def test_optimizer_defaults_come_from_the_model_unless_set() -> None:
     optimizer = _make_optimizer(waveform_model, forced)
     assert isinstance(optimizer, torch.optim.Adam)
     assert optimizer.param_groups[0]["lr"] == 5e-4
+
+
+def test_early_stopping_keeps_the_best_epoch(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    """With a learning rate far below float32 resolution the weights never change, so nothing
+    improves after epoch 1: training stops ``patience`` epochs later and keeps epoch 1."""
+    frozen = train(
+        cnn_config(
+            model="mlp",
+            model_config={"standardise": False, "hidden": [16]},
+            feature_config={},
+            lr=1e-30,
+            epochs=20,
+            patience=2,
+            evaluate_test=False,
+        ),
+        tmp_path / "frozen",
+        manifest=corpus,
+    )
+    assert frozen.best_epoch == 1
+    assert len(frozen.history) == 3  # epochs 2 and 3 did not improve: stop
+    # A run that learns: the kept epoch is the best by validation UA, and stopping (if any)
+    # came exactly ``patience`` epochs after it.
+    result = train(cnn_config(epochs=12, patience=3), tmp_path / "learns", manifest=corpus)
+    history = result.history.set_index("epoch")
+    assert history["val_ua"].max() == pytest.approx(history.loc[result.best_epoch, "val_ua"])
+    if len(history) < 12:
+        assert len(history) - result.best_epoch == 3
+    assert result.metrics["val"]["ua"] == pytest.approx(history.loc[result.best_epoch, "val_ua"])

@@ -136,7 +136,9 @@ def extract(config: FeatureConfig, signal: np.ndarray, sample_rate: int = 16000)
 def extract_batch(
     config: FeatureConfig, signals: Sequence[np.ndarray], sample_rate: int = 16000
 ) -> list[np.ndarray]:
-    """:func:`extract` on each signal; combine variable lengths with :func:`pad_batch`."""
+    """:func:`extract` on each signal (one at a time: clips differ in length, and the spectral
+    extractors are vectorised within a clip); combine variable lengths with :func:`pad_batch`.
+    For files, :func:`ser_core.features.cache.extract_files` adds the disk cache."""
     return [extract(config, s, sample_rate) for s in signals]
 
 

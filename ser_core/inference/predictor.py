@@ -206,7 +206,7 @@ class Predictor:
         """
         rate = 16000
         t = np.arange(rate, dtype=np.float32) / rate
-        tone = (0.3 * np.sin(2 * np.pi * 220.0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t)))
+        tone = 0.3 * np.sin(2 * np.pi * 220.0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
         self.predict_signal(tone.astype(np.float32), rate)
 
     # ------------------------------------------------------------------ description

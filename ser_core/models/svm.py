@@ -9,9 +9,10 @@ Computing 7(2), 2016.
 
 How it differs from the torch models (``is_torch = False``; see ``is_torch_model``): there is no
 ``forward`` or optimiser; the trainer calls ``fit(X, y)`` once with numpy arrays, and inference
-calls ``predict_proba(X)`` (probabilities, not logits). It saves with ``save_pretrained`` to
-``config.json`` + ``model.skops`` in skops' secure format and loads with ``skops.io.load`` and an
-explicit list of trusted types — never pickle. ``explain`` is occlusion: the drop in the target
+calls ``predict_proba(X)`` (probabilities, not logits); ``forward_features`` (the standardised
+vectors) and ``forward_head`` (their probabilities) split it as in the torch models. It saves
+with ``save_pretrained`` to ``config.json`` + ``model.skops`` in skops' secure format and loads
+with ``skops.io.load`` and an explicit list of trusted types — never pickle. ``explain`` is occlusion: the drop in the target
 class's probability when each feature is set to its training mean → (N, D).
 
 This module does not import torch.
@@ -187,15 +188,32 @@ class SVMClassifier(ModelDescription):
         self.pipeline_ = self._pipeline(folds).fit(x, y)
         return self
 
-    def predict_proba(self, x: Any) -> np.ndarray:
-        """Probabilities (N, num_classes); classes absent from training get 0."""
+    def _check_fitted(self) -> None:
         if not self.is_fitted:
             raise ValueError("svm is not fitted; call fit(X, y) or load a fitted checkpoint")
-        x = self._check_x(x)
-        proba = self.pipeline_.predict_proba(x)
-        out = np.zeros((x.shape[0], self.num_classes), dtype=np.float64)
+
+    def forward_features(self, x: Any, lengths: Any = None) -> np.ndarray:
+        """The standardised feature vectors (N, D) the SVC sees (the zoo's embedding);
+        ``lengths`` is ignored (fixed-length input)."""
+        self._check_fitted()
+        return np.asarray(self.pipeline_.named_steps["scaler"].transform(self._check_x(x)))
+
+    def forward_head(self, features: Any, pre_logits: bool = False) -> np.ndarray:
+        """Probabilities (N, num_classes) from :meth:`forward_features`' output (an SVM has no
+        logits; classes absent from training get 0), or the features themselves when
+        ``pre_logits``."""
+        self._check_fitted()
+        features = np.asarray(features, dtype=np.float64)
+        if pre_logits:
+            return features
+        proba = self.pipeline_.named_steps["svc"].predict_proba(features)
+        out = np.zeros((features.shape[0], self.num_classes), dtype=np.float64)
         out[:, self.pipeline_.classes_.astype(int)] = proba
         return out
+
+    def predict_proba(self, x: Any) -> np.ndarray:
+        """Probabilities (N, num_classes); classes absent from training get 0."""
+        return self.forward_head(self.forward_features(x))
 
     def predict(self, x: Any) -> np.ndarray:
         """Most probable class per row."""

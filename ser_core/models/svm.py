@@ -12,8 +12,9 @@ How it differs from the torch models (``is_torch = False``; see ``is_torch_model
 calls ``predict_proba(X)`` (probabilities, not logits); ``forward_features`` (the standardised
 vectors) and ``forward_head`` (their probabilities) split it as in the torch models. It saves
 with ``save_pretrained`` to ``config.json`` + ``model.skops`` in skops' secure format and loads
-with ``skops.io.load`` and an explicit list of trusted types — never pickle. ``explain`` is occlusion: the drop in the target
-class's probability when each feature is set to its training mean → (N, D).
+with ``skops.io.load`` and an explicit list of trusted types — never pickle. ``explain`` is
+occlusion: the drop in the target class's probability when each feature is set to its training
+mean → (N, D).
 
 This module does not import torch.
 """

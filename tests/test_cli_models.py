@@ -146,3 +146,27 @@ def test_train_and_evaluate_end_to_end_on_emodb(
     assert metrics["human_agreement"] is not None  # EMO-DB's listener ratings
     assert {"gender", "speaker"} <= set(metrics["breakdowns"])
     assert (evaluation / "report.md").read_text().startswith("# Evaluation report")
+
+
+def test_predict_without_model_uses_the_default_checkpoint(
+    checkpoint: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No ``--model``: the checkpoint named ``default`` in ``$SER_CHECKPOINTS`` (else the
+    repository's ``checkpoints/``); without one, a clear error naming how to get one."""
+    import shutil
+
+    files = sorted(str(p) for p in (checkpoint.parent / "synth" / "sad").glob("*.wav"))[:1]
+    empty = tmp_path / "none"
+    empty.mkdir()
+    monkeypatch.setenv("SER_CHECKPOINTS", str(empty))
+    assert main(["predict", *files]) == 2
+    assert "no checkpoint named 'default'" in capsys.readouterr().err
+    shipped = tmp_path / "shipped"
+    shutil.copytree(checkpoint, shipped / "default")
+    monkeypatch.setenv("SER_CHECKPOINTS", str(shipped))
+    assert main(["predict", *files, "--format", "json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["model"] == "default" and result["file"] == files[0]

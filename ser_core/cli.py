@@ -335,9 +335,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         n_boot=args.n_boot,
         progress=not args.no_progress,
     )
-    # Default: a subfolder, so the training run's own predictions.parquet is never overwritten.
-    out = Path(args.out) if args.out else (predictor.folder and predictor.folder / "evaluation")
-    if out is None:
+    if args.out:
+        out = Path(args.out)
+    elif predictor.folder is not None:
+        # A subfolder, so the training run's own predictions.parquet is never overwritten.
+        out = predictor.folder / "evaluation"
+    else:
         raise SERError("pass --out DIR for the evaluation files")
     write_evaluation(predictions, report, out)
     m, ci = report.metrics, report.ci

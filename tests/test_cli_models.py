@@ -4,6 +4,7 @@ errors without tracebacks, and an end-to-end run on a small subset of EMO-DB."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -156,8 +157,6 @@ def test_predict_without_model_uses_the_default_checkpoint(
 ) -> None:
     """No ``--model``: the checkpoint named ``default`` in ``$SER_CHECKPOINTS`` (else the
     repository's ``checkpoints/``); without one, a clear error naming how to get one."""
-    import shutil
-
     files = sorted(str(p) for p in (checkpoint.parent / "synth" / "sad").glob("*.wav"))[:1]
     empty = tmp_path / "none"
     empty.mkdir()

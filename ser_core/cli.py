@@ -470,8 +470,8 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
     data.add_argument("--manifest", type=Path, help="a .csv/.parquet manifest to train on")
     data.add_argument(
         "--protocol",
-        help="speaker-holdout | loso | kfold-speaker | text-holdout "
-        "| random (default speaker-holdout)",
+        help="speaker-holdout | loso | kfold-speaker | text-holdout | random | per-corpus "
+        "(speakers held out where a corpus has 4+, texts otherwise; default speaker-holdout)",
     )
     data.add_argument("--fold", type=int, help="fold of loso / kfold-speaker (default 0)")
     data.add_argument(

@@ -19,6 +19,7 @@ from ser_core.data import (
     leave_one_speaker_out,
     make_manifest,
     oversample,
+    per_corpus_holdout,
     random_split,
     speaker_holdout,
     speaker_kfold,
@@ -352,3 +353,38 @@ def test_balancing_split_indices(emodb_like: pd.DataFrame) -> None:
     assert set(up.tolist()) == set(split.train.tolist())
     with pytest.raises(ValueError, match="align"):
         undersample(split.train, labels[:-1])
+
+
+def test_per_corpus_holdout_gives_each_corpus_its_own_test_set(multi: pd.DataFrame) -> None:
+    split = per_corpus_holdout(multi, test_speakers=["alpha:01", "alpha:02"], seed=3)
+    assert_partition(multi, split)
+    assert (
+        get_split("per-corpus", multi, test_speakers=["alpha:01", "alpha:02"], seed=3).test.tolist()
+        == split.test.tolist()
+    )
+    train_val = np.union1d(split.train, split.val)
+    for corpus in ("alpha", "beta", "gamma"):
+        rows = np.flatnonzero((multi["corpus"] == corpus).to_numpy())
+        sub = multi.iloc[rows].reset_index(drop=True)
+        alone = (
+            text_holdout(sub, seed=3)
+            if corpus == "gamma"
+            else speaker_holdout(
+                sub, ["alpha:01", "alpha:02"] if corpus == "alpha" else None, seed=3
+            )
+        )
+        # the same test files as the corpus split alone, mapped back to the merged manifest
+        assert sorted(rows[alone.test]) == sorted(np.intersect1d(split.test, rows))
+        test_rows = np.intersect1d(split.test, rows)
+        if corpus == "gamma":  # TESS-like: words held out, speakers shared (stated)
+            assert not set(multi.text.iloc[test_rows]) & set(
+                multi.text.iloc[np.intersect1d(train_val, rows)]
+            )
+            assert "gamma [speaker-dependent]" in split.description
+        else:
+            assert not speakers_of(multi, test_rows) & speakers_of(multi, train_val)
+            assert f"{corpus} [speaker-independent]" in split.description
+    assert {"alpha:01", "alpha:02"} <= set(split.test_groups)
+    assert not split.speaker_independent  # the merged split as a whole is not
+    with pytest.raises(ValueError, match="not in the manifest"):
+        per_corpus_holdout(multi, test_speakers=["delta:01"])

@@ -308,6 +308,60 @@ def test_frozen_head_learns_a_pitch_task() -> None:
 
 
 @needs_tiny
+def test_per_layer_head_is_a_trainable_probe(tmp_path: Path) -> None:
+    """layer_pooling="per_layer": every hidden state's mean and std, standardised with running
+    training statistics, then the MLP; a padded batch equals single clips, it learns, it saves
+    and loads, and it explains (uniform layer weights)."""
+    config = EncoderStatesConfig("whisper_tiny")
+    pitches = [100.0, 180.0, 300.0]
+    y = torch.arange(12) % 3
+    states = [
+        extract(config, speech(0.5 + 0.05 * i, seed=i, f0=pitches[int(c)])) for i, c in enumerate(y)
+    ]
+    x, lengths = batch_of(states)
+    torch.manual_seed(0)
+    model = create_model(
+        "whisper_tiny", N_CLASSES, layer_pooling="per_layer", hidden=(), dropout=0.1
+    )
+    assert model.head.layer_sum is None
+    assert model.head.mlp.output.in_features == 5 * 384 * 2  # (layers, mean + std, dim)
+    optimiser = torch.optim.AdamW(model.param_groups(3e-3))
+    losses = []
+    model.train()
+    for _ in range(25):
+        optimiser.zero_grad()
+        loss = nn.functional.cross_entropy(model(x, lengths), y)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    assert min(losses[-5:]) < 0.5 * losses[0], losses
+    # the standardiser learned the training statistics (raw means are far from 0/1)
+    raw = [torch.from_numpy(s.astype(np.float32)) for s in states]
+    stats = torch.stack([torch.cat([r.mean(-1).ravel(), r.std(-1).ravel()]) for r in raw])
+    running = model.head.standardize.running_mean
+    assert torch.corrcoef(torch.stack([running, stats.mean(0)]))[0, 1] > 0.99
+    model.eval()
+    with torch.inference_mode():
+        batch = model(x, lengths)
+        singles = torch.cat([model(batch_of([s])[0]) for s in states])
+        accuracy = (batch.argmax(1) == y).float().mean().item()
+    torch.testing.assert_close(batch, singles, atol=1e-4, rtol=1e-4)
+    assert accuracy == 1.0
+    model.labels = ["low", "mid", "high"]
+    model.save_pretrained(tmp_path / "ckpt")
+    loaded = load_model(tmp_path / "ckpt")
+    assert loaded.config.layer_pooling == "per_layer"
+    with torch.inference_mode():
+        assert torch.equal(loaded(x, lengths), batch)
+    explanation = loaded.explain_signal(speech(1.0, f0=300.0))
+    np.testing.assert_allclose(explanation.layer_weights, np.full(5, 0.2))
+    assert explanation.frame_map.shape == (50,)
+    assert explanation.frame_map.max() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="layer_pooling"):
+        create_model("whisper_tiny", N_CLASSES, layer_pooling="sideways")
+
+
+@needs_tiny
 def test_frozen_save_load_identical_and_small(tmp_path: Path) -> None:
     config = EncoderStatesConfig("whisper_tiny")
     states = [extract(config, speech(0.8)), extract(config, speech(0.5, seed=3))]

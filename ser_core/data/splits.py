@@ -12,6 +12,8 @@ protocol            what is held out                                     speaker
 ``kfold-speaker``   speaker-grouped k folds, balanced by corpus + gender yes
 ``text-holdout``    sentences / words (e.g. TESS's 200 words)            no (speaker-dependent)
 ``random``          random utterances, stratified by emotion             no (speaker-dependent)
+``per-corpus``      each corpus its own way: speakers where it has at    per corpus (stated)
+                    least four (EMO-DB, RAVDESS), texts otherwise (TESS)
 =================== ==================================================== ======================
 
 A :class:`Split` holds row *positions* (``manifest.iloc``) of the manifest it was made from.
@@ -35,7 +37,14 @@ from sklearn.model_selection import train_test_split
 from ser_core.errors import SplitLeakageError
 
 #: Protocol names accepted by :func:`get_split` / :func:`get_splits` (and ``ser train --protocol``).
-PROTOCOLS: tuple[str, ...] = ("speaker-holdout", "loso", "kfold-speaker", "text-holdout", "random")
+PROTOCOLS: tuple[str, ...] = (
+    "speaker-holdout",
+    "loso",
+    "kfold-speaker",
+    "text-holdout",
+    "random",
+    "per-corpus",
+)
 
 # Which manifest column each protocol keeps disjoint between test and the other parts.
 _DISJOINT_ON: dict[str, tuple[str, ...]] = {
@@ -44,7 +53,11 @@ _DISJOINT_ON: dict[str, tuple[str, ...]] = {
     "kfold-speaker": ("speaker",),
     "text-holdout": ("text",),
     "random": (),
+    "per-corpus": (),  # each corpus's part is checked on its own column before merging
 }
+
+#: Fewest speakers for which ``per-corpus`` holds out speakers rather than texts.
+MIN_HOLDOUT_SPEAKERS = 4
 
 
 @dataclass(frozen=True, eq=False)
@@ -517,6 +530,72 @@ def text_holdout(
     )
 
 
+def per_corpus_holdout(
+    manifest: pd.DataFrame,
+    test_speakers: Sequence[str] | None = None,
+    val_speakers: Sequence[str] | None = None,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+) -> Split:
+    """One split of a multi-corpus manifest in which each corpus is held out its own way.
+
+    Corpora with at least :data:`MIN_HOLDOUT_SPEAKERS` speakers get :func:`speaker_holdout`
+    (with the ``test_speakers`` / ``val_speakers`` of that corpus, when any are named); the
+    others (TESS, two speakers) get :func:`text_holdout`. Every part is split and leakage-checked
+    on the corpus alone, with the same seed, so a corpus gets exactly the test set it would get
+    trained alone: a multi-corpus model is tested on the same files as the per-corpus ones.
+    Which corpora are speaker-independent is said in the description (and can be read from the
+    speaker lists a checkpoint stores).
+
+    Raises:
+        ValueError: as :func:`speaker_holdout` and :func:`text_holdout`, and for named speakers
+            of no corpus in the manifest.
+    """
+    corpora = _require(manifest, "corpus", "per-corpus").astype(str)
+    speakers = _require(manifest, "speaker", "per-corpus").astype(str)
+    named = set(test_speakers or ()) | set(val_speakers or ())
+    unknown = sorted(named - set(speakers))
+    if unknown:
+        raise ValueError(f"per-corpus: speakers not in the manifest: {', '.join(unknown)}")
+    parts: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
+    test_groups: list[str] = []
+    val_groups: list[str] = []
+    descriptions: list[str] = []
+    for corpus in sorted(corpora.unique()):
+        positions = np.flatnonzero((corpora == corpus).to_numpy())
+        sub = manifest.iloc[positions].reset_index(drop=True)
+        own = set(sub["speaker"].astype(str))
+        if len(own) >= MIN_HOLDOUT_SPEAKERS:
+            tests = [x for x in test_speakers or () if x in own] or None
+            vals = [x for x in val_speakers or () if x in own] or None
+            part = speaker_holdout(sub, tests, vals, test_fraction, val_fraction, seed)
+        else:
+            part = text_holdout(sub, test_fraction, val_fraction, seed)
+        for name in parts:
+            parts[name].append(positions[getattr(part, name)])
+        test_groups += [f"{corpus}/{g}" if part.protocol == "text-holdout" else g
+                        for g in part.test_groups]  # fmt: skip
+        val_groups += [f"{corpus}/{g}" if part.protocol == "text-holdout" else g
+                       for g in part.val_groups]  # fmt: skip
+        kind = "speaker-independent" if part.speaker_independent else "speaker-dependent"
+        descriptions.append(f"{corpus} [{kind}]: {part.description}")
+    return _finish(
+        manifest,
+        Split(
+            protocol="per-corpus",
+            train=_positions(np.concatenate(parts["train"])),
+            val=_positions(np.concatenate(parts["val"])),
+            test=_positions(np.concatenate(parts["test"])),
+            description="per-corpus hold-out; " + "; ".join(descriptions),
+            disjoint_on=_DISJOINT_ON["per-corpus"],
+            test_groups=tuple(test_groups),
+            val_groups=tuple(val_groups),
+            n_rows=len(manifest),
+        ),
+    )
+
+
 def random_split(
     manifest: pd.DataFrame,
     test_fraction: float = 0.2,
@@ -587,6 +666,7 @@ def _canonical_protocol(protocol: str) -> str:
         "speaker-kfold": "kfold-speaker",
         "text-holdout": "text-holdout",
         "random": "random",
+        "per-corpus": "per-corpus",
     }
     if key not in aliases:
         raise ValueError(
@@ -616,6 +696,8 @@ def get_splits(protocol: str, manifest: pd.DataFrame, **kwargs: Any) -> list[Spl
         return [speaker_holdout(manifest, **kwargs)]
     if name == "text-holdout":
         return [text_holdout(manifest, **kwargs)]
+    if name == "per-corpus":
+        return [per_corpus_holdout(manifest, **kwargs)]
     return [random_split(manifest, **kwargs)]
 
 

@@ -121,6 +121,12 @@ class PretrainedSERConfig(ModelConfig):
         encoder_layers, encoder_dim: the encoder's layer count and width; filled in from the
             encoder's config when the model is built (and saved, so a frozen head loads without
             the encoder's files).
+        layer_pooling: ``"weighted_sum"`` (a learned softmax-weighted sum of the hidden states,
+            then projection and pooling: SUPERB) or ``"per_layer"`` (every hidden state pooled
+            on its own, mean and standard deviation, the ``L × 2D`` statistics always
+            standardised and fed to the MLP: the linear probe of the issue's floor, made a
+            trainable head, with dropout on the standardised statistics). ``per_layer`` ignores
+            ``normalize_layers``, ``proj_dim`` and ``pooling``.
         normalize_layers: layer-normalise every hidden state (no parameters) before the sum.
         proj_dim: width of the linear projection after the layer sum (0 = none).
         pooling: ``"mean_std"`` (mean and standard deviation over the valid frames, the
@@ -152,6 +158,7 @@ class PretrainedSERConfig(ModelConfig):
     finetune_layers: int = 0
     encoder_layers: int | None = None
     encoder_dim: int | None = None
+    layer_pooling: str = "weighted_sum"
     normalize_layers: bool = True
     proj_dim: int = 256
     pooling: str = "mean_std"
@@ -176,6 +183,7 @@ class PretrainedSERConfig(ModelConfig):
         check_choice("features", self.features, ("encoder_states", "waveform"))
         check_choice("states_dtype", self.states_dtype, STATE_DTYPES)
         check_choice("pooling", self.pooling, ("attentive_stats", "mean_std", "mean"))
+        check_choice("layer_pooling", self.layer_pooling, ("weighted_sum", "per_layer"))
         if self.sample_rate != DEFAULT_SAMPLE_RATE:
             raise ValueError(f"pretrained encoders take 16 kHz audio, got {self.sample_rate}")
         if self.proj_dim < 0 or not 0.0 <= self.dropout < 1.0:
@@ -254,18 +262,33 @@ class EncoderHead(nn.Module):
 
     def __init__(self, num_states: int, dim: int, num_classes: int, config: PretrainedSERConfig):
         super().__init__()
-        self.layer_sum = WeightedLayerSum(num_states, normalize=config.normalize_layers)
-        width = config.proj_dim or dim
-        self.proj = nn.Linear(dim, width) if config.proj_dim else nn.Identity()
+        self.per_layer = config.layer_pooling == "per_layer"
+        self.num_states = num_states
+        self.layer_sum = (
+            None
+            if self.per_layer
+            else WeightedLayerSum(num_states, normalize=config.normalize_layers)
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.pool: AttentiveStatisticsPooling | StatisticsPooling
-        if config.pooling == "attentive_stats":
-            self.pool = AttentiveStatisticsPooling(width, config.attention_dim)
+        self.proj: nn.Module
+        self.standardize: nn.Module
+        if self.per_layer:
+            # No parameters before pooling: each layer's statistics, standardised like the
+            # probe's StandardScaler (raw Whisper states differ in scale by orders of magnitude).
+            self.proj = nn.Identity()
+            self.pool = StatisticsPooling(num_states * dim, std=True)
+            self.standardize = RunningStandardizer(self.pool.out_features)
         else:
-            self.pool = StatisticsPooling(width, std=config.pooling == "mean_std")
-        self.standardize = (
-            RunningStandardizer(self.pool.out_features) if config.standardize else nn.Identity()
-        )
+            width = config.proj_dim or dim
+            self.proj = nn.Linear(dim, width) if config.proj_dim else nn.Identity()
+            if config.pooling == "attentive_stats":
+                self.pool = AttentiveStatisticsPooling(width, config.attention_dim)
+            else:
+                self.pool = StatisticsPooling(width, std=config.pooling == "mean_std")
+            self.standardize = (
+                RunningStandardizer(self.pool.out_features) if config.standardize else nn.Identity()
+            )
         self.mlp = ClassifierMLP(
             self.pool.out_features,
             config.hidden,
@@ -274,8 +297,21 @@ class EncoderHead(nn.Module):
             dropout=config.dropout,
         )
 
+    def layer_weights(self) -> Tensor:
+        """(L,) how much each hidden state counts: learned weights, or uniform per layer."""
+        if self.layer_sum is None:
+            device = self.mlp.output.weight.device
+            return torch.full((self.num_states,), 1.0 / self.num_states, device=device)
+        return self.layer_sum.layer_weights()
+
     def embed(self, states: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
         """Pooled embedding and pooling weights of ``states`` (B, L, D, T)."""
+        if self.per_layer:
+            batch, layers, dim, steps = states.shape
+            frames = states.reshape(batch, layers * dim, steps).transpose(1, 2)  # (B, T, L·D)
+            stats, weights = self.pool(frames, lengths)
+            return self.dropout(self.standardize(stats)), weights
+        assert self.layer_sum is not None
         frames = self.dropout(self.proj(self.layer_sum(states)))  # (B, T, P)
         stats, weights = self.pool(frames, lengths)
         return self.standardize(stats), weights
@@ -555,7 +591,7 @@ class PretrainedSER(SERModel):
             raise ValueError("the encoder returned no attention maps")
         with torch.no_grad():
             rollouts = attention_rollout(attentions)
-            alphas = self.head.layer_sum.layer_weights().float()
+            alphas = self.head.layer_weights().float()
             mixed = sum(
                 alpha * rollouts[index]
                 for alpha, index in zip(alphas, self.state_indices, strict=True)
@@ -633,7 +669,7 @@ class PretrainedSER(SERModel):
             frames_per_second=self.frames_per_second,
             probabilities=probabilities[0].float().cpu().numpy(),
             labels=self.labels,
-            layer_weights=self.head.layer_sum.layer_weights().detach().float().cpu().numpy(),
+            layer_weights=self.head.layer_weights().detach().float().cpu().numpy(),
         )
 
     # ------------------------------------------------------------------ persistence

@@ -52,7 +52,7 @@ class TrainConfig:
         manifest: a manifest file (``.csv`` / ``.parquet``, e.g. from ``ser data manifest``) to
             train on instead of ``corpora``; ``corpora`` then filters it when given.
         protocol: split protocol (``speaker-holdout``, ``loso``, ``kfold-speaker``,
-            ``text-holdout``, ``random``).
+            ``text-holdout``, ``random``, ``per-corpus``).
         fold: which fold of ``loso`` / ``kfold-speaker``.
         split_options: passed to the split generator (``seed``, ``test_speakers``,
             ``val_speakers``, ``test_fraction``, ``val_fraction``, ``k``, ``validation``).

@@ -7,6 +7,7 @@ Subcommands::
     ser train --model NAME --corpus C ... --protocol P --out DIR [hyperparameters | --config F]
     ser evaluate --checkpoint DIR [--corpus C ...] [--protocol P] [--out DIR]
     ser predict FILE ... [--model NAME_OR_PATH] [--format table|json|csv]
+    ser report [--checkpoints DIR] [--results DIR] [--out F] [--readme F] [--check]
 
 Every subcommand prints results on stdout; a problem the user can fix (bad audio, a missing
 corpus folder, an unknown model) prints one clear line on stderr and exits with status 2, never
@@ -582,6 +583,45 @@ def _add_evaluate_parser(commands: argparse._SubParsersAction) -> None:  # type:
     evaluate.add_argument("--out", type=Path, help="output folder (default: CHECKPOINT/evaluation)")
     evaluate.add_argument("--no-progress", action="store_true", help="no progress bar")
     evaluate.set_defaults(handler=_cmd_evaluate)
+
+    report = commands.add_parser(
+        "report",
+        help="rebuild docs/benchmark.md and the README results table from committed predictions",
+    )
+    report.add_argument("--checkpoints", type=Path, default=Path("checkpoints"))
+    report.add_argument(
+        "--results",
+        type=Path,
+        default=Path("benchmarks/results"),
+        help="cross-validation folders (ser train --all-folds)",
+    )
+    report.add_argument("--out", type=Path, default=Path("docs/benchmark.md"))
+    report.add_argument("--readme", type=Path, default=Path("README.md"))
+    report.add_argument("--no-readme", action="store_true", help="leave the README alone")
+    report.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples")
+    report.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if a file is out of date"
+    )
+    report.set_defaults(handler=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from ser_core.evaluation.benchmark import write_report
+
+    changed = write_report(
+        checkpoints=args.checkpoints,
+        results=args.results,
+        out=args.out,
+        readme=None if args.no_readme else args.readme,
+        n_boot=args.n_boot,
+        check=args.check,
+    )
+    if args.check:
+        for path in changed:
+            print(f"out of date: {path} (run `ser report`)")
+        return 1 if changed else 0
+    print("\n".join(f"wrote {path}" for path in changed) or "up to date")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,164 @@
+"""``ser report``: committed predictions → docs/benchmark.md and the README table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_core.cli import main
+from ser_core.errors import SERError
+from ser_core.evaluation import summary_metrics
+from ser_core.evaluation.benchmark import (
+    README_BEGIN,
+    README_END,
+    benchmark_rows,
+    find_sources,
+    update_readme,
+    write_report,
+)
+from ser_core.evaluation.predictions import save_predictions
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+
+
+def fake_predictions(corpus: str, speakers: list[str], n: int, accuracy: float, seed: int):
+    rng = np.random.default_rng(seed)
+    true = rng.choice(LABELS, size=n)
+    wrong = rng.random(n) > accuracy
+    predicted = np.where(wrong, rng.choice(LABELS, size=n), true)
+    proba = np.full((n, len(LABELS)), 0.1)
+    for i, label in enumerate(predicted):
+        proba[i, LABELS.index(label)] = 0.7
+    frame = pd.DataFrame(
+        {
+            "path": [f"{corpus}/{i}.flac" for i in range(n)],
+            "corpus": corpus,
+            "speaker": rng.choice(speakers, size=n),
+            "gender": rng.choice(["f", "m"], size=n),
+            "emotion": true,
+            "true": true,
+            "predicted": predicted,
+        }
+    )
+    for i, label in enumerate(LABELS):
+        frame[f"prob_{label}"] = proba[:, i]
+    frame["model"] = "svm"
+    return frame
+
+
+def write_checkpoint(folder: Path, predictions: pd.DataFrame, heard: list[str], protocol: str):
+    folder.mkdir(parents=True)
+    config = {
+        "name": "svm",
+        "config": {"speaker_adapted": False},
+        "training_seconds": 120.0,
+        "data": {
+            "protocol": protocol,
+            "train_speakers": heard,
+            "val_speakers": [],
+            "split": {"description": f"{protocol} split"},
+        },
+    }
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    save_predictions(predictions, folder / "predictions.parquet")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    # a multi-corpus checkpoint: alpha's test speakers unseen, beta's (words held out) heard
+    alpha = fake_predictions("alpha", ["alpha:01", "alpha:02"], 120, 0.8, seed=0)
+    beta = fake_predictions("beta", ["beta:A"], 80, 0.9, seed=1)
+    write_checkpoint(
+        tmp_path / "checkpoints" / "default",
+        pd.concat([alpha, beta], ignore_index=True),
+        heard=["alpha:03", "beta:A"],
+        protocol="per-corpus",
+    )
+    cv = tmp_path / "benchmarks" / "results" / "svm-alpha-loso"
+    cv.mkdir(parents=True)
+    folds = fake_predictions("alpha", [f"alpha:{i:02d}" for i in range(1, 5)], 200, 0.6, seed=2)
+    folds["fold"] = folds["speaker"].str[-1].astype(int) - 1
+    save_predictions(folds, cv / "predictions.parquet")
+    (cv / "train_config.json").write_text(
+        json.dumps({"model": "svm", "protocol": "loso"}), encoding="utf-8"
+    )
+    (tmp_path / "README.md").write_text(
+        f"# Project\n\n{README_BEGIN}\nold table\n{README_END}\n\nmore text\n", encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_rows_per_source_and_corpus_with_split_labels(repo: Path) -> None:
+    sources = find_sources(repo / "checkpoints", repo / "benchmarks" / "results")
+    assert [(s.name, s.kind) for s in sources] == [
+        ("default", "checkpoint"),
+        ("svm-alpha-loso", "cross-validation"),
+    ]
+    rows = benchmark_rows(sources, n_boot=200).set_index(["name", "corpus"])
+    assert len(rows) == 3
+    # the per-corpus checkpoint is speaker-independent on alpha, speaker-dependent on beta
+    assert rows.loc[("default", "alpha"), "speaker_independent"]
+    assert not rows.loc[("default", "beta"), "speaker_independent"]
+    assert rows.loc[("svm-alpha-loso", "alpha"), "speaker_independent"]
+    # the numbers are the metrics of exactly that corpus's rows
+    frame = sources[0].predictions
+    alpha = frame[frame["corpus"] == "alpha"]
+    expected = summary_metrics(alpha["true"], alpha["predicted"], LABELS)
+    row = rows.loc[("default", "alpha")]
+    assert row["ua"] == pytest.approx(100 * expected["ua"])
+    assert row["wa"] == pytest.approx(100 * expected["wa"])
+    assert row["ua_low"] < row["ua"] < row["ua_high"]
+    assert row["n"] == len(alpha)
+    assert row["ua_by_gender"].startswith("f ") and " · m " in row["ua_by_gender"]
+
+
+def test_write_report_then_check_is_clean(repo: Path) -> None:
+    kwargs = {
+        "checkpoints": repo / "checkpoints",
+        "results": repo / "benchmarks" / "results",
+        "out": repo / "docs" / "benchmark.md",
+        "readme": repo / "README.md",
+        "n_boot": 200,
+    }
+    assert write_report(**kwargs, check=True) == [
+        repo / "docs" / "benchmark.md",
+        repo / "README.md",
+    ]
+    assert not (repo / "docs").exists()  # check writes nothing
+    assert len(write_report(**kwargs)) == 2
+    assert write_report(**kwargs, check=True) == []  # deterministic: same files, same page
+    readme = (repo / "README.md").read_text(encoding="utf-8")
+    assert "old table" not in readme and readme.endswith(f"{README_END}\n\nmore text\n")
+    assert "`default`" in readme and "per-corpus (speaker-dependent)" in readme
+    page = (repo / "docs" / "benchmark.md").read_text(encoding="utf-8")
+    assert "loso (speaker-independent)" in page
+    assert "Published numbers" in page and "98.9" in page
+
+
+def test_cli_check_exit_codes(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = [
+        "report",
+        "--checkpoints",
+        str(repo / "checkpoints"),
+        "--results",
+        str(repo / "benchmarks" / "results"),
+        "--out",
+        str(repo / "docs" / "benchmark.md"),
+        "--readme",
+        str(repo / "README.md"),
+        "--n-boot",
+        "100",
+    ]
+    assert main([*args, "--check"]) == 1
+    assert "out of date" in capsys.readouterr().out
+    assert main(args) == 0
+    assert main([*args, "--check"]) == 0
+
+
+def test_readme_without_markers_is_a_clear_error() -> None:
+    with pytest.raises(SERError, match="no generated block"):
+        update_readme("# a README\n", "table")

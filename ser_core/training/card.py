@@ -13,7 +13,7 @@ from typing import Any
 
 from ser_core.training.config import TrainConfig
 
-__all__ = ["model_card", "write_model_card"]
+__all__ = ["model_card", "rewrite_model_card", "write_model_card"]
 
 _HYPERPARAMETERS = (
     "optimizer",
@@ -57,8 +57,57 @@ def _licences(corpora: list[str]) -> list[str]:
     return lines
 
 
-def model_card(model: Any, config: TrainConfig, extra: Mapping[str, Any]) -> str:
-    """The model card as Markdown."""
+def _failure_modes(report: Any) -> list[str]:
+    """Plain sentences from the test confusion matrix: where this model goes wrong."""
+    lines = []
+    recall = report.per_class["recall"].dropna().sort_values()
+    if len(recall):
+        weakest = ", ".join(f"{label} ({100 * value:.0f} %)" for label, value in recall[:2].items())
+        lines.append(f"- weakest classes (test recall): {weakest}")
+    confusions = report.top_confusions.head(3)
+    if len(confusions):
+        pairs = ", ".join(
+            f"{row['true']} heard as {row['predicted']} ({100 * row['share']:.0f} % of "
+            f"{row['true']})"
+            for _, row in confusions.iterrows()
+        )
+        lines.append(f"- most frequent confusions: {pairs}")
+    for column in ("gender", "intensity"):
+        group = report.breakdowns.get(column)
+        if group is None:
+            continue
+        ua = group.by_group["ua"].dropna() if "ua" in group.by_group.columns else None
+        if ua is not None and len(ua) >= 2:
+            lines.append(
+                f"- UA by {column}: " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in ua.items())
+            )
+    return lines
+
+
+def _evaluation_section(predictions: Any) -> list[str]:
+    """Test metrics with 95 % bootstrap intervals and the failure modes, from the predictions."""
+    from ser_core.evaluation import evaluate_predictions
+
+    report = evaluate_predictions(predictions, n_boot=1000, seed=0)
+    body = report.to_markdown(max_group_rows=12).splitlines()
+    if body and body[0].startswith("# "):
+        body = body[1:]
+    body = ["#" + line if line.startswith("#") else line for line in body]
+    return [
+        "## Known failure modes",
+        "",
+        *_failure_modes(report),
+        "",
+        "## Test set in detail",
+        *body,
+        "",
+    ]
+
+
+def model_card(
+    model: Any, config: TrainConfig, extra: Mapping[str, Any], predictions: Any = None
+) -> str:
+    """The model card as Markdown (with ``predictions``: intervals and failure modes too)."""
     card = model.card()
     data = extra.get("data", {})
     metrics = extra.get("metrics", {})
@@ -112,7 +161,9 @@ def model_card(model: Any, config: TrainConfig, extra: Mapping[str, Any]) -> str
         "## Results",
         "",
         f"Best epoch {metrics.get('best_epoch', '–')}; training took "
-        f"{extra.get('training_seconds', 0):.0f} s on {config.device}.",
+        f"{extra.get('training_seconds', 0):.0f} s on {config.device} "
+        f"({extra.get('versions', {}).get('cpu', 'this machine')}, "
+        f"{config.num_threads or 'default'} torch threads).",
         "",
         "| set | n | UA | WA | macro F1 | weighted F1 |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -129,6 +180,10 @@ def model_card(model: Any, config: TrainConfig, extra: Mapping[str, Any]) -> str
         "UA: unweighted average recall (macro recall); WA: accuracy. Full breakdowns with "
         "bootstrap intervals: `ser evaluate --checkpoint <this folder>`.",
         "",
+    ]
+    if predictions is not None and len(predictions):
+        lines += _evaluation_section(predictions)
+    lines += [
         "Versions: " + ", ".join(f"{k} {v}" for k, v in extra.get("versions", {}).items()) + ".",
         "",
     ]
@@ -136,8 +191,36 @@ def model_card(model: Any, config: TrainConfig, extra: Mapping[str, Any]) -> str
 
 
 def write_model_card(
-    path: Path, *, model: Any, config: TrainConfig, extra: Mapping[str, Any]
+    path: Path,
+    *,
+    model: Any,
+    config: TrainConfig,
+    extra: Mapping[str, Any],
+    predictions: Any = None,
 ) -> Path:
     """Write :func:`model_card` to ``path``."""
-    path.write_text(model_card(model, config, extra), encoding="utf-8")
+    path.write_text(model_card(model, config, extra, predictions), encoding="utf-8")
     return path
+
+
+def rewrite_model_card(folder: str | Path) -> Path:
+    """Rebuild a checkpoint folder's ``README.md`` from its own files (after editing them, or
+    with a newer card layout): ``config.json``, ``train_config.json``, ``predictions.parquet``.
+
+    Raises:
+        CheckpointError: the folder is not a checkpoint.
+    """
+    import json
+
+    from ser_core.evaluation.predictions import load_predictions
+    from ser_core.models import load_model
+
+    folder = Path(folder)
+    model = load_model(folder)
+    extra = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config = TrainConfig.load(folder / "train_config.json")
+    predictions_path = folder / "predictions.parquet"
+    predictions = load_predictions(predictions_path) if predictions_path.exists() else None
+    return write_model_card(
+        folder / "README.md", model=model, config=config, extra=extra, predictions=predictions
+    )

@@ -29,6 +29,7 @@ import copy
 import csv
 import json
 import math
+import os
 import platform
 import random
 import time
@@ -268,6 +269,7 @@ def train_folds(
             "val_ua": r.metrics.get("val", {}).get("ua"),
             "test_ua": r.metrics.get("test", {}).get("ua"),
             "test_wa": r.metrics.get("test", {}).get("wa"),
+            "training_seconds": round(r.seconds, 1),
         }
         for r in results
     ]
@@ -750,7 +752,22 @@ def _versions() -> dict[str, str]:
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "sklearn": sklearn.__version__,
+        "cpu": _cpu_name(),
     }
+
+
+def _cpu_name() -> str:
+    """The processor model and core count, for "training took N s on ..." in model cards."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} cores"
 
 
 def _speakers(manifest: pd.DataFrame, rows: np.ndarray) -> list[str]:
@@ -836,7 +853,9 @@ def _write_checkpoint(
         save_predictions(predictions, out_dir / PREDICTIONS_NAME)
     from ser_core.training.card import write_model_card
 
-    write_model_card(out_dir / CARD_NAME, model=model, config=config, extra=extra)
+    write_model_card(
+        out_dir / CARD_NAME, model=model, config=config, extra=extra, predictions=predictions
+    )
 
 
 def _missing(value: Any) -> bool:

@@ -1,0 +1,192 @@
+"""Train every shipped checkpoint and every cross-validation run of the benchmark, then report.
+
+One recipe per folder, each a plain ``ser train`` command line, so any of them can also be run by
+hand. Folders that already exist are skipped (``--force`` retrains them). After training, paths
+are made relative to the corpus folder so nothing machine-specific is committed, the fold
+sub-folders of cross-validation runs (weights of every fold) are deleted, and ``ser report``
+rebuilds ``docs/benchmark.md`` and the README table.
+
+    python benchmarks/train_shipped.py --data-root ../shared/corpora            # everything
+    python benchmarks/train_shipped.py whisper_base-emodb svm-emodb --force       # some
+
+Protocols (speaker-independent wherever the corpus allows):
+
+* EMO-DB, 7 classes: test speakers 15 and 16 (1 m, 1 f); benchmark: leave one speaker out.
+* RAVDESS, 8 classes: test actors 19-24 (3 m, 3 f); benchmark: 6 actor-grouped folds.
+* TESS, 7 classes: words held out (speaker-dependent: TESS has two speakers).
+* ``default``: all three corpora, 7 shared classes (RAVDESS "calm" and EMO-DB "boredom" are
+  left out: no other corpus has them), each corpus held out as above (``per-corpus``).
+
+The default model's architecture was chosen on validation UA (see ``--candidates``), never on
+test results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from ser_core.evaluation.predictions import load_predictions, save_predictions
+from ser_core.training.card import rewrite_model_card
+
+EMODB_TEST = "emodb:15,emodb:16"
+RAVDESS_TEST = ",".join(f"ravdess:{actor}" for actor in range(19, 25))
+WHISPER_HEAD = (
+    '{"layer_pooling":"per_layer","hidden":[],"dropout":0.5,"weight_decay":0.01}'  # see README
+)
+WHISPER = ["--model", "whisper_base", "--model-config", WHISPER_HEAD, "--epochs", "40"]
+SVM = ["--model", "svm"]
+MLP = ["--model", "mlp", "--epochs", "100", "--patience", "20"]
+
+EMODB = ["--corpus", "emodb", "--protocol", "speaker-holdout", "--test-speakers", EMODB_TEST]
+RAVDESS = ["--corpus", "ravdess", "--protocol", "speaker-holdout", "--test-speakers", RAVDESS_TEST]
+TESS = ["--corpus", "tess", "--protocol", "text-holdout"]
+ALL = [
+    *("--corpus", "emodb", "--corpus", "ravdess", "--corpus", "tess"),
+    *("--protocol", "per-corpus", "--labels", "shared7"),
+    *("--test-speakers", f"{EMODB_TEST},{RAVDESS_TEST}"),
+]
+EMODB_LOSO = ["--corpus", "emodb", "--protocol", "loso", "--all-folds"]
+RAVDESS_6FOLD = ["--corpus", "ravdess", "--protocol", "kfold-speaker", "--k", "6", "--all-folds"]
+
+#: folder → ``ser train`` arguments. ``checkpoints/`` holds the shipped models.
+CHECKPOINTS: dict[str, list[str]] = {
+    "default": [*WHISPER, *ALL],
+    "whisper_base-emodb": [*WHISPER, *EMODB],
+    "whisper_base-ravdess": [*WHISPER, *RAVDESS],
+    "whisper_base-tess": [*WHISPER, *TESS],
+    "svm-emodb": [*SVM, *EMODB],
+    "svm-ravdess": [*SVM, *RAVDESS],
+    "svm-tess": [*SVM, *TESS],
+    "mlp-emodb": [*MLP, *EMODB],
+    "mlp-ravdess": [*MLP, *RAVDESS],
+    "mlp-tess": [*MLP, *TESS],
+}
+
+#: folder → arguments of the cross-validation runs in ``benchmarks/results/``.
+CROSS_VALIDATION: dict[str, list[str]] = {
+    "whisper_base-emodb-loso": [*WHISPER, *EMODB_LOSO],
+    "whisper_base-ravdess-6fold": [*WHISPER, *RAVDESS_6FOLD],
+    "svm-emodb-loso": [*SVM, *EMODB_LOSO],
+    "svm-ravdess-6fold": [*SVM, *RAVDESS_6FOLD],
+}
+
+#: Candidates for ``default``, compared on the validation UA of the same per-corpus split.
+CANDIDATES: dict[str, list[str]] = {
+    "whisper_base-per_layer": [*WHISPER, *ALL],
+    "whisper_base-weighted_sum": ["--model", "whisper_base", "--epochs", "40", *ALL],
+    "svm": [*SVM, *ALL],
+}
+
+
+def _relative_paths(folder: Path, data_root: Path) -> None:
+    """Predictions and configs name files relative to the corpus folder, not this machine."""
+    root = str(data_root.resolve())
+    for parquet in folder.rglob("predictions.parquet"):
+        frame = load_predictions(parquet)
+        frame["path"] = [
+            os.path.relpath(p, root) if str(p).startswith(root) else p for p in frame["path"]
+        ]
+        save_predictions(frame, parquet)
+    for name in ("config.json", "train_config.json"):
+        for path in folder.rglob(name):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            for holder in (data, data.get("data", {}), data.get("training", {})):
+                if isinstance(holder, dict) and holder.get("data_root"):
+                    holder["data_root"] = None  # pass --data-root or set SER_CORPORA
+            path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _run(name: str, args: list[str], out: Path, data_root: Path, threads: int) -> float:
+    command = [
+        "ser", "train", *args, "--data-root", str(data_root), "--out", str(out),
+        "--num-threads", str(threads), "--no-progress",
+    ]  # fmt: skip
+    print(f"[{name}] {' '.join(command)}", flush=True)
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    return time.perf_counter() - start
+
+
+def _check_recipe(folder: Path, recipe: list[str]) -> None:
+    """Refuse to adopt a folder whose training settings differ from the recipe's."""
+    from ser_core.cli import _train_config, build_parser
+
+    parsed = build_parser().parse_args(["train", *recipe, "--out", "x"])
+    wanted = _train_config(parsed).to_dict()
+    found = json.loads((folder / "train_config.json").read_text(encoding="utf-8"))
+    ignored = {"data_root", "num_threads", "progress", "device"}
+    diff = sorted(k for k in wanted if k not in ignored and wanted[k] != found.get(k))
+    if diff:
+        sys.exit(f"{folder} was not trained with this recipe: {', '.join(diff)} differ")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="folders to train (default: all)")
+    parser.add_argument("--data-root", type=Path, default=Path(os.environ.get("SER_CORPORA", "")))
+    parser.add_argument("--checkpoints", type=Path, default=Path("checkpoints"))
+    parser.add_argument("--results", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--force", action="store_true", help="retrain existing folders")
+    parser.add_argument(
+        "--adopt",
+        type=Path,
+        help="take a folder trained by hand with exactly the recipe's arguments (named as the "
+        "recipe) instead of training it; it is post-processed like a fresh run",
+    )
+    parser.add_argument(
+        "--candidates", action="store_true", help="compare the default model's candidates"
+    )
+    args = parser.parse_args()
+    if not args.data_root.is_dir():
+        sys.exit("pass --data-root DIR (the folder holding emodb/, ravdess/, tess/)")
+    if args.candidates:
+        rows = []
+        for name, recipe in CANDIDATES.items():
+            out = Path("/tmp/ser-default-candidates") / name
+            if args.force or not out.exists():
+                _run(name, recipe, out, args.data_root, args.threads)
+            metrics = json.loads((out / "config.json").read_text())["metrics"]
+            rows.append({"candidate": name, "val_ua": metrics["val"]["ua"]})
+        print(pd.DataFrame(rows).sort_values("val_ua", ascending=False).to_string(index=False))
+        return
+    jobs = {
+        **{n: (a, args.checkpoints / n) for n, a in CHECKPOINTS.items()},
+        **{n: (a, args.results / n) for n, a in CROSS_VALIDATION.items()},
+    }
+    unknown = sorted(set(args.names) - set(jobs))
+    if unknown:
+        sys.exit(f"unknown: {', '.join(unknown)}; choose from {', '.join(jobs)}")
+    for name in args.names or list(jobs):
+        recipe, out = jobs[name]
+        if out.exists() and not args.force:
+            print(f"[{name}] exists, skipped")
+            continue
+        if out.exists():
+            shutil.rmtree(out)
+        if args.adopt is not None:
+            _check_recipe(args.adopt, recipe)
+            shutil.copytree(args.adopt, out)
+            seconds = 0.0
+        else:
+            seconds = _run(name, recipe, out, args.data_root, args.threads)
+        for fold in out.glob("fold_*"):
+            shutil.rmtree(fold)  # fold weights: not shipped; folds.csv keeps their numbers
+        _relative_paths(out, args.data_root)
+        if (out / "model.safetensors").exists() or (out / "model.skops").exists():
+            rewrite_model_card(out)  # the card's data paths as committed
+        print(f"[{name}] {seconds:.0f} s", flush=True)
+    subprocess.run(["ser", "report"], check=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -256,8 +256,10 @@ def benchmark_rows(
             frame = predictions[predictions["corpus"].astype(str) == corpus]
             yt, yp, names = resolve_labels(frame["true"], frame["predicted"], labels)
             metrics = summary_metrics(yt, yp, names)
-            cis = bootstrap_cis(
-                yt, yp, ["ua", "wa", "weighted_f1"], names, n_boot=n_boot, seed=seed
+            cis = (
+                bootstrap_cis(yt, yp, ["ua", "wa", "weighted_f1"], names, n_boot=n_boot, seed=seed)
+                if n_boot > 0
+                else {}
             )
             human = (
                 float(frame[HUMAN_COLUMN].mean())
@@ -276,8 +278,8 @@ def benchmark_rows(
             }
             for metric in ("ua", "wa", "weighted_f1"):
                 row[metric] = 100 * float(metrics[metric])
-                row[f"{metric}_low"] = 100 * cis[metric].low
-                row[f"{metric}_high"] = 100 * cis[metric].high
+                row[f"{metric}_low"] = 100 * cis[metric].low if cis else float("nan")
+                row[f"{metric}_high"] = 100 * cis[metric].high if cis else float("nan")
             row["ua_by_gender"] = _group_ua(frame, "gender", names)
             row["ua_by_intensity"] = _group_ua(frame, "intensity", names)
             row["human_pct"] = human

@@ -63,6 +63,9 @@ CHECKPOINTS: dict[str, list[str]] = {
     "whisper_base-emodb": [*WHISPER, *EMODB],
     "whisper_base-ravdess": [*WHISPER, *RAVDESS],
     "whisper_base-tess": [*WHISPER, *TESS],
+    # speaker-adapted (needs an enrolment; reported apart)
+    "whisper_base-emodb-adapted": [*WHISPER, *EMODB, "--speaker-adapt"],
+    "whisper_base-ravdess-adapted": [*WHISPER, *RAVDESS, "--speaker-adapt"],
     "svm-emodb": [*SVM, *EMODB],
     "svm-ravdess": [*SVM, *RAVDESS],
     "svm-tess": [*SVM, *TESS],
@@ -75,15 +78,19 @@ CHECKPOINTS: dict[str, list[str]] = {
 CROSS_VALIDATION: dict[str, list[str]] = {
     "whisper_base-emodb-loso": [*WHISPER, *EMODB_LOSO],
     "whisper_base-ravdess-6fold": [*WHISPER, *RAVDESS_6FOLD],
+    "whisper_base-emodb-loso-adapted": [*WHISPER, *EMODB_LOSO, "--speaker-adapt"],
     "svm-emodb-loso": [*SVM, *EMODB_LOSO],
     "svm-ravdess-6fold": [*SVM, *RAVDESS_6FOLD],
 }
 
-#: Candidates for ``default``, compared on the validation UA of the same per-corpus split.
+#: Candidates for ``default``, compared on the validation UA of the same per-corpus split. The
+#: weighted-sum head (the SUPERB default) is left out: it projects every frame before pooling,
+#: about 2 minutes per epoch on the three corpora with one thread, against seconds for the
+#: per-layer head, and on EMO-DB alone it reached a lower validation UA (90.8 vs 94.4).
 CANDIDATES: dict[str, list[str]] = {
     "whisper_base-per_layer": [*WHISPER, *ALL],
-    "whisper_base-weighted_sum": ["--model", "whisper_base", "--epochs", "40", *ALL],
     "svm": [*SVM, *ALL],
+    "mlp": [*MLP, *ALL],
 }
 
 
@@ -119,10 +126,11 @@ def _run(name: str, args: list[str], out: Path, data_root: Path, threads: int) -
 def _check_recipe(folder: Path, recipe: list[str]) -> None:
     """Refuse to adopt a folder whose training settings differ from the recipe's."""
     from ser_core.cli import _train_config, build_parser
+    from ser_core.training import TrainConfig
 
     parsed = build_parser().parse_args(["train", *recipe, "--out", "x"])
     wanted = _train_config(parsed).to_dict()
-    found = json.loads((folder / "train_config.json").read_text(encoding="utf-8"))
+    found = TrainConfig.load(folder / "train_config.json").to_dict()  # defaults filled in
     ignored = {"data_root", "num_threads", "progress", "device"}
     diff = sorted(k for k in wanted if k not in ignored and wanted[k] != found.get(k))
     if diff:

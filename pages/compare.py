@@ -49,6 +49,9 @@ if st.button("Run every model", type="primary", key="compare.button"):
     for i, name in enumerate(names):
         try:
             predictor = get_predictor(name)
+            enrolment = st.session_state.get(session.ENROLMENTS, {}).get(name)
+            if predictor.speaker_adapted and enrolment is not None:
+                predictor = predictor.adapted_to(enrolment)
             prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
             explanation = predictor.explain(clip.signal, clip.sample_rate)
         except SERError as error:

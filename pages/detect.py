@@ -34,6 +34,36 @@ model = st.selectbox(
 )
 predictor = get_predictor(model)
 
+if predictor.speaker_adapted:
+    # The enrolment belongs to this session (the predictor is shared by every session).
+    enrolments = st.session_state.setdefault(session.ENROLMENTS, {})
+    with st.expander("Speaker enrolment (needed by this model)", expanded=model not in enrolments):
+        st.caption(
+            "This model is **speaker-adapted**: it normalises features with statistics of the "
+            "speaker's own voice. Upload or record a few clips of the same voice (any emotion, "
+            "3 s or more in all), then enrol; its results are labelled speaker-adapted."
+        )
+        clips = st.file_uploader(
+            "Enrolment clips",
+            type=UPLOAD_TYPES,
+            accept_multiple_files=True,
+            key=session.ENROL_UPLOAD,
+        )
+        if clips and st.button("Enrol this speaker", key="detect.enrol"):
+            decoded = [c for c in (read_clip(f) for f in clips) if c is not None]
+            if decoded:
+                try:
+                    enrolments[model] = predictor.enrolment(
+                        [np.asarray(c.signal) for c in decoded], decoded[0].sample_rate
+                    )
+                    st.success(f"Enrolled {len(decoded)} clip(s).")
+                except SERError as error:
+                    show_error(error)
+        if model in enrolments:
+            st.caption("A speaker is enrolled for this model.")
+    if model in enrolments:
+        predictor = predictor.adapted_to(enrolments[model])
+
 mode = st.radio("Audio", MODES, key=session.DETECT_INPUT_MODE, horizontal=True)
 
 source: Any = None
@@ -189,25 +219,3 @@ if windows is not None and len(windows):
         mime="text/csv",
         key="detect.timeline_csv",
     )
-
-if "whisper" in predictor.model_name:
-    with st.expander("Speaker enrolment (Whisper models)"):
-        st.caption(
-            "Record or upload a few clips of the same voice: the model then normalises "
-            "features with that speaker's statistics (results are labelled speaker-adapted)."
-        )
-        clips = st.file_uploader(
-            "Enrolment clips",
-            type=UPLOAD_TYPES,
-            accept_multiple_files=True,
-            key=session.ENROL_UPLOAD,
-        )
-        enroll = getattr(predictor, "enroll", None)
-        if clips and enroll is None:
-            st.info("This checkpoint does not support speaker enrolment yet.")
-        elif clips and st.button("Enrol this speaker", key="detect.enrol"):
-            decoded = [c for c in (read_clip(f) for f in clips) if c is not None]
-            if decoded:
-                enroll([np.asarray(c.signal) for c in decoded], decoded[0].sample_rate)
-                st.session_state[session.ENROL_CLIPS] = len(decoded)
-                st.success(f"Enrolled {len(decoded)} clip(s).")

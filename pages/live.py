@@ -26,6 +26,15 @@ st.caption(
 names = require_models()
 model = st.selectbox("Model", names, key="live.model")
 predictor = get_predictor(model)
+if predictor.speaker_adapted:
+    enrolment = st.session_state.get(session.ENROLMENTS, {}).get(model)
+    if enrolment is None:
+        st.warning(
+            f"{model} is speaker-adapted: enrol your voice on the Detect page first (Speaker "
+            "enrolment), or pick another model."
+        )
+        st.stop()
+    predictor = predictor.adapted_to(enrolment)
 
 
 @st.cache_resource(show_spinner="Loading the voice-activity detector…")

@@ -162,6 +162,7 @@ _TRAIN_OPTIONS = (
     "balance",
     "max_train_seconds",
     "grad_clip",
+    "speaker_adapt",
     "device",
     "num_threads",
     "max_files",
@@ -541,6 +542,13 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
         help="SpecAugment: on, off or a JSON object of its options",
     )
     reg.add_argument("--max-train-seconds", type=float, help="random crop of training clips")
+    reg.add_argument(
+        "--speaker-adapt",
+        action="store_true",
+        default=None,
+        help="normalise features per speaker with the speaker's other clips (results are "
+        "labelled speaker-adapted and reported apart)",
+    )
     run = train.add_argument_group("run")
     run.add_argument("--config", type=Path, help="train_config.json to start from")
     run.add_argument("--device", help="cpu (default) | cuda | cuda:N | auto")

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from ser_core.errors import SERError
 from ser_core.evaluation import load_predictions
+from ser_core.inference import load_predictor
 from ser_core.training import LOG_COLUMNS, TrainConfig, TrainConfigError, train, train_folds
 from ser_core.training.synthetic import synthetic_manifest, write_synthetic_corpus
 
@@ -224,3 +227,54 @@ def test_early_stopping_keeps_the_best_epoch(corpus: pd.DataFrame, tmp_path: Pat
     if len(history) < 12:
         assert len(history) - result.best_epoch == 3
     assert result.metrics["val"]["ua"] == pytest.approx(history.loc[result.best_epoch, "val_ua"])
+
+
+def test_speaker_adaptation_trains_labels_and_needs_an_enrolment(
+    corpus: pd.DataFrame, tmp_path: Path
+) -> None:
+    """--speaker-adapt: features normalised per speaker (leave-one-out) in training and test;
+    the checkpoint says speaker-adapted; its predictor refuses to guess without an enrolment
+    and, once enrolled, predicts with that speaker's statistics."""
+    config = TrainConfig(
+        model="whisper_tiny",
+        model_config={"layer_pooling": "per_layer", "hidden": [], "dropout": 0.1},
+        corpora=["synth"],
+        epochs=3,
+        speaker_adapt=True,
+        **QUICK,
+    )
+    result = train(config, tmp_path / "adapted", manifest=corpus)
+    saved = json.loads((tmp_path / "adapted" / "config.json").read_text())
+    assert saved["config"]["speaker_adapted"] is True
+    assert any("speaker-adapted" in note for note in saved["data"]["notes"])
+    assert "speaker-adapted" in (tmp_path / "adapted" / "README.md").read_text()
+    assert result.metrics["test"]["n"] > 0
+    predictor = load_predictor(tmp_path / "adapted")
+    assert predictor.speaker_adapted
+    rng = np.random.default_rng(0)
+    t = np.arange(16000 * 2) / 16000
+    voice = (0.2 * np.sin(2 * np.pi * 150 * t) + 0.01 * rng.normal(size=t.size)).astype(np.float32)
+    with pytest.raises(SERError, match="enrol the speaker first"):
+        predictor.predict_signal(voice, 16000)
+    with pytest.raises(SERError, match="at least 3 s"):
+        predictor.enrolment([voice[:8000]], 16000)
+    enrolment = predictor.enrolment([voice, voice[::-1].copy()], 16000)
+    adapted = predictor.adapted_to(enrolment)
+    assert adapted.model is predictor.model and predictor.speaker is None  # shared model
+    result_a = adapted.predict_signal(voice, 16000)
+    assert sum(result_a.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    explanation = adapted.explain(voice, 16000)
+    assert explanation.map.size > 0
+    # a plain model refuses an enrolment: it would change nothing
+    plain = train(
+        TrainConfig(
+            model="whisper_tiny", model_config={"hidden": []}, corpora=["synth"], epochs=1, **QUICK
+        ),
+        tmp_path / "plain",
+        manifest=corpus,
+    )
+    assert plain.metrics["test"]["n"] > 0
+    with pytest.raises(SERError, match="not trained with speaker adaptation"):
+        load_predictor(tmp_path / "plain").enrolment([voice, voice], 16000)
+    with pytest.raises(TrainConfigError, match="pretrained-encoder heads"):
+        train(cnn_config(speaker_adapt=True, epochs=1), tmp_path / "cnn", manifest=corpus)

@@ -24,7 +24,7 @@ __all__ = [
     "DETECT_RESULT",
     "DETECT_SAMPLE",
     "DETECT_UPLOAD",
-    "ENROL_CLIPS",
+    "ENROLMENTS",
     "ENROL_UPLOAD",
     "LIVE_SESSION",
     "LIVE_WEBRTC",
@@ -47,7 +47,7 @@ DETECT_MODEL = "detect.model"
 DETECT_RESULT = "detect.result"
 """The last :class:`ClipResult` (kept across reruns so views stay after widget changes)."""
 ENROL_UPLOAD = "detect.enrol_upload"
-ENROL_CLIPS = "detect.enrol_clips"
+ENROLMENTS = "detect.enrolments"  # model name → SpeakerNormalizer of this session
 
 # Compare page
 COMPARE_RESULT = "compare.result"
@@ -71,7 +71,7 @@ ALL_KEYS: tuple[str, ...] = (
     DETECT_MODEL,
     DETECT_RESULT,
     ENROL_UPLOAD,
-    ENROL_CLIPS,
+    ENROLMENTS,
     COMPARE_RESULT,
     LIVE_WEBRTC,
     LIVE_SESSION,

@@ -188,8 +188,10 @@ def _cv_source(folder: Path) -> BenchmarkSource:
         folder=folder,
         predictions=predictions,
         training_seconds=seconds,
-        adapted=bool(config.get("model_config", {}).get("speaker_adapted", False)),
-        description=f"{protocol}, {folds} folds, out-of-fold predictions pooled",
+        adapted=bool(config.get("speaker_adapt"))
+        or bool(config.get("model_config", {}).get("speaker_adapted", False)),
+        description=f"{protocol}, {folds} folds, out-of-fold predictions pooled"
+        + (" (speaker-adapted)" if config.get("speaker_adapt") else ""),
         settings={"folds": folds},
     )
 

@@ -23,6 +23,7 @@ probabilities are averaged, weighted by the real (unpadded) audio each window co
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ser_core.adaptation import SpeakerNormalizer
 from ser_core.audio import DEFAULT_LIMITS, AudioLimits, audio_info, read_audio
 from ser_core.errors import CheckpointError, SERError
 from ser_core.features import FeatureCache, FeatureConfig, config_from_dict, feature_names
@@ -48,6 +50,9 @@ __all__ = ["EXPLANATION_KINDS", "Explanation", "Prediction", "Predictor", "load_
 
 #: What the axes of an :class:`Explanation` map mean.
 EXPLANATION_KINDS = ("time", "time-frequency", "image", "feature")
+
+#: The speaker key of an app / API enrolment (one speaker per enrolment).
+ENROLLED_SPEAKER = "enrolled"
 
 #: Longest recording :meth:`Predictor.predict_windows` accepts (one hour).
 MAX_WINDOWED_SECONDS = 3600.0
@@ -166,6 +171,7 @@ class Predictor:
         self.hop_seconds = float(hop_seconds or self.window_seconds / 2)
         self.long_audio_seconds = float(long_audio_seconds)
         self.batch_size = int(batch_size)
+        self.speaker: SpeakerNormalizer | None = None  # enrolment of a speaker-adapted model
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -206,8 +212,13 @@ class Predictor:
         """
         rate = 16000
         t = np.arange(rate, dtype=np.float32) / rate
-        tone = 0.3 * np.sin(2 * np.pi * 220.0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))
-        self.predict_signal(tone.astype(np.float32), rate)
+        tone = (0.3 * np.sin(2 * np.pi * 220.0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(
+            np.float32
+        )
+        target = self
+        if self.speaker_adapted:  # warm up through a throw-away enrolment on the tone itself
+            target = self.adapted_to(self.enrolment([tone], rate, min_seconds=0.0))
+        target.predict_signal(tone, rate)
 
     # ------------------------------------------------------------------ description
     @property
@@ -233,11 +244,83 @@ class Predictor:
     def __repr__(self) -> str:
         return f"Predictor({self.name!r}, model={self.model_name!r}, labels={self.labels})"
 
+    # ------------------------------------------------------------------ speaker adaptation
+    @property
+    def speaker_adapted(self) -> bool:
+        """The model was trained on speaker-normalised features: it needs an enrolment."""
+        return bool(getattr(getattr(self.model, "config", None), "speaker_adapted", False))
+
+    def enrolment(
+        self, clips: Sequence[Any], sample_rate: int | None = None, min_seconds: float = 3.0
+    ) -> SpeakerNormalizer:
+        """Statistics of one speaker from a few clips of their voice (any emotion).
+
+        Args:
+            clips: signals (with ``sample_rate``), paths or bytes, as :func:`read_audio` takes.
+            sample_rate: rate of array clips.
+            min_seconds: least total speech the statistics may rest on.
+
+        Returns:
+            A :class:`~ser_core.adaptation.SpeakerNormalizer` for :meth:`adapted_to`; keep it
+            per user (an app session), not on this shared predictor.
+
+        Raises:
+            SERError: the model is not speaker-adapted, or too little audio.
+            AudioInputError: an unusable clip.
+        """
+        if not self.speaker_adapted:
+            raise SERError(
+                f"{self.name} was not trained with speaker adaptation; enrolment would not "
+                "change its predictions (pick a model labelled speaker-adapted)"
+            )
+        decoded = [self._clip(c, sample_rate, DEFAULT_LIMITS) for c in clips]
+        seconds = sum(c.duration for c in decoded)
+        if seconds < min_seconds:
+            raise SERError(
+                f"enrolment needs at least {min_seconds:g} s of the speaker's voice, got "
+                f"{seconds:.1f} s in {len(decoded)} clip(s)"
+            )
+        features = [self.pipeline.featurize(c.signal) for c in decoded]
+        time_axis = -1 if features[0].ndim >= 2 else None
+        return SpeakerNormalizer(time_axis=time_axis).enroll(ENROLLED_SPEAKER, features)
+
+    def adapted_to(self, speaker: SpeakerNormalizer) -> Predictor:
+        """A predictor sharing this one's model that normalises with ``speaker``'s statistics.
+
+        Raises:
+            SERError: the model is not speaker-adapted, or the statistics are of another shape.
+        """
+        if not self.speaker_adapted:
+            raise SERError(f"{self.name} was not trained with speaker adaptation")
+        if ENROLLED_SPEAKER not in speaker.speakers:
+            raise SERError("the enrolment holds no speaker; build it with Predictor.enrolment")
+        adapted = copy.copy(self)
+        adapted.speaker = speaker
+        return adapted
+
+    def _adapt(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
+        if not self.speaker_adapted:
+            return list(features)
+        if self.speaker is None:
+            raise SERError(
+                f"{self.name} is speaker-adapted: enrol the speaker first (a few clips of their "
+                "voice: Predictor.enrolment, then adapted_to; in the app, Speaker enrolment)"
+            )
+        try:
+            return [self.speaker.normalize(f, ENROLLED_SPEAKER) for f in features]
+        except ValueError as exc:
+            raise SERError(f"the enrolment does not fit this model: {exc}") from exc
+
     # ------------------------------------------------------------------ core
     def predict_features(self, features: Sequence[np.ndarray]) -> np.ndarray:
-        """Probabilities (N, C) for precomputed features (the pipeline's ``featurize`` output)."""
+        """Probabilities (N, C) for precomputed features (the pipeline's ``featurize`` output);
+        a speaker-adapted model normalises them with the enrolled speaker's statistics."""
         return predict_features(
-            self.model, self.pipeline, features, batch_size=self.batch_size, device=self.device
+            self.model,
+            self.pipeline,
+            self._adapt(features),
+            batch_size=self.batch_size,
+            device=self.device,
         )
 
     def _row(self, proba: np.ndarray) -> dict[str, float]:
@@ -430,7 +513,8 @@ class Predictor:
         else:
             index = int(target)
         duration = clip.duration
-        by_signal = getattr(self.model, "explain_signal", None)
+        # A speaker-adapted model is explained on the normalised features it classified.
+        by_signal = None if self.speaker_adapted else getattr(self.model, "explain_signal", None)
         if callable(by_signal):
             # Models that explain from the audio itself (attention rollout through a pretrained
             # encoder) return a map over their own frames with its times.
@@ -444,7 +528,7 @@ class Predictor:
                 duration=duration,
                 prediction=prediction,
             )
-        feature = self.pipeline.featurize(clip.signal)
+        feature = self._adapt([self.pipeline.featurize(clip.signal)])[0]
         if self._torch:
             x, lengths = self.pipeline.collate([feature], self.device)
             maps = self.model.explain(x, lengths, target=index)

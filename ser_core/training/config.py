@@ -85,6 +85,10 @@ class TrainConfig:
         max_train_seconds: random crop of training clips to this length (evaluation always sees
             full clips).
         grad_clip: clip the gradient norm to this value (None: off); LSTMs like it.
+        speaker_adapt: normalise every clip's features with its speaker's statistics taken
+            from the speaker's *other* clips (:mod:`ser_core.adaptation`; test speakers too,
+            from their other test clips, never their labels). Results are speaker-adapted:
+            labelled so and reported apart. For the pretrained-encoder heads.
         device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto``.
         num_threads: torch CPU threads (None: torch's default).
         max_files: quick runs: at most this many files per speaker and emotion.
@@ -121,6 +125,7 @@ class TrainConfig:
     spec_augment: bool | dict[str, Any] = False
     max_train_seconds: float | None = None
     grad_clip: float | None = 5.0
+    speaker_adapt: bool = False
     device: str = "cpu"
     num_threads: int | None = None
     max_files: int | None = None
@@ -160,6 +165,11 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise TrainConfigError(f"{name} must be >= 1 when given, got {value}")
+        if self.speaker_adapt and (self.augment or self.spec_augment):
+            raise TrainConfigError(
+                "speaker_adapt normalises fixed features; it cannot be combined with augment "
+                "or spec_augment"
+            )
         if not self.corpora and not self.manifest:
             raise TrainConfigError("name at least one corpus (corpora=[...]) or a manifest file")
         self.corpora = list(self.corpora)

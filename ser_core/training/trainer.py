@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -373,6 +374,9 @@ def _train_split_inner(
             notes.append("waveform augmentation ignored: the svm is fitted once on fixed features")
         data.ensure_features(pipe, np.concatenate([train_rows, eval_rows]).astype(np.int64))
 
+    if config.speaker_adapt:
+        data = _speaker_adapted(data, model, np.concatenate([train_rows, eval_rows]), notes)
+
     if is_torch_model(model):
         history, best_epoch, val_metrics = _fit_torch(
             model, pipe, data, train_rows, parts["val"], y_all, label_list, augment, device
@@ -424,6 +428,39 @@ def _train_split_inner(
         predictions=predictions,
         split=split,
         seconds=seconds,
+    )
+
+
+def _speaker_adapted(data: _Data, model: Any, rows: np.ndarray, notes: list[str]) -> _Data:
+    """A view of ``data`` whose features are normalised per speaker, each clip with the
+    statistics of its speaker's other clips (leave-one-out; labels never used)."""
+    from ser_core.adaptation import SpeakerNormalizer
+
+    if not hasattr(model.config, "speaker_adapted"):
+        raise TrainConfigError(
+            f"speaker_adapt is available for the pretrained-encoder heads (whisper_base, "
+            f"whisper_tiny, wav2vec2, pretrained), not {model.model_name}"
+        )
+    model.config.speaker_adapted = True
+    rows = np.unique(rows.astype(np.int64))
+    speakers = data.manifest["speaker"].astype(str).to_numpy()[rows]
+    features = [data.features[int(r)] for r in rows]
+    time_axis = -1 if features[0].ndim >= 2 else None
+    normalizer = SpeakerNormalizer(time_axis=time_axis)
+    counts = pd.Series(speakers).value_counts()
+    alone = sorted(counts[counts < 2].index)
+    if alone:
+        raise TrainConfigError(
+            f"speaker adaptation needs two or more clips per speaker; {', '.join(alone[:5])} "
+            "have one"
+        )
+    adapted = normalizer.fit_transform(features, list(speakers), leave_one_out=True)
+    notes.append(
+        "speaker-adapted: every clip normalised (mean and standard deviation per channel) with "
+        "its speaker's other clips, test speakers included (their other test clips, no labels)"
+    )
+    return dataclasses.replace(
+        data, features=dict(zip(map(int, rows), adapted, strict=True)), signals={}
     )
 
 

@@ -7,6 +7,7 @@ Subcommands::
     ser train --model NAME --corpus C ... --protocol P --out DIR [hyperparameters | --config F]
     ser evaluate --checkpoint DIR [--corpus C ...] [--protocol P] [--out DIR]
     ser predict FILE ... [--model NAME_OR_PATH] [--format table|json|csv]
+    ser bench [NAME ...] [--repeats N] [--threads N] [--json]   speed and memory per model
     ser report [--checkpoints DIR] [--results DIR] [--out F] [--readme F] [--check]
 
 Every subcommand prints results on stdout; a problem the user can fix (bad audio, a missing
@@ -611,6 +612,53 @@ def _add_evaluate_parser(commands: argparse._SubParsersAction) -> None:  # type:
         "--check", action="store_true", help="write nothing; exit 1 if a file is out of date"
     )
     report.set_defaults(handler=_cmd_report)
+
+    bench = commands.add_parser(
+        "bench",
+        help="latency, throughput, parameters, peak memory and live real-time factor per model",
+    )
+    bench.add_argument("names", nargs="*", help="checkpoints (default: every shipped one)")
+    bench.add_argument("--repeats", type=int, default=20, help="runs of the 3 s clip")
+    bench.add_argument("--batch", type=int, default=16, help="clips in the throughput batch")
+    bench.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    bench.add_argument(
+        "--live-seconds", type=float, default=20.0, help="audio fed to the live path"
+    )
+    bench.add_argument(
+        "--no-isolate", action="store_true", help="measure every model in this one process"
+    )
+    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bench.set_defaults(handler=_cmd_bench)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from ser_core.inference import available_checkpoints
+    from ser_core.inference.bench import bench_checkpoints
+
+    names = list(args.names) or available_checkpoints()
+    if not names:
+        raise SERError("no checkpoints to measure (see checkpoints/README.md)")
+    table = bench_checkpoints(
+        names,
+        isolate=not args.no_isolate,
+        repeats=args.repeats,
+        batch=args.batch,
+        threads=args.threads,
+        live_seconds=args.live_seconds,
+    )
+    if args.json:
+        print(json.dumps(table.to_dict(orient="records"), indent=2, default=_json_default))
+        return 0
+    shown = table.copy()
+    shown["latency_ms"] = (1000 * shown.pop("latency_median_s")).round(1)
+    shown["p90_ms"] = (1000 * shown.pop("latency_p90_s")).round(1)
+    print(shown.round({"load_s": 2, "batch_clips_per_s": 1, "peak_rss_mb": 0, "live_rtf": 3})
+          .to_string(index=False))  # fmt: skip
+    print(
+        f"3 s clip end to end (features + model), median of {args.repeats} runs, "
+        f"{args.threads} threads; live_rtf: processing time / audio time of the live path"
+    )
+    return 0
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -169,3 +169,18 @@ def test_predict_without_model_uses_the_default_checkpoint(
     assert main(["predict", *files, "--format", "json"]) == 0
     (result,) = json.loads(capsys.readouterr().out)
     assert result["model"] == "default" and result["file"] == files[0]
+
+
+def test_bench_runs_and_reports_every_figure(
+    checkpoint: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`ser bench` measures a checkpoint (a smoke test: the figures are for benchmarks/)."""
+    args = ["bench", str(checkpoint), "--repeats", "2", "--batch", "2", "--live-seconds", "3"]
+    assert main([*args, "--no-isolate", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["parameters"] > 0 and row["threads"] == 2
+    for key in ("load_s", "latency_median_s", "batch_clips_per_s", "peak_rss_mb", "live_rtf"):
+        assert row[key] > 0, key
+    assert row["latency_p90_s"] >= row["latency_median_s"]
+    assert main(args) == 0  # in a fresh process, as a table
+    assert "live_rtf" in capsys.readouterr().out

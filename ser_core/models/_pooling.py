@@ -124,6 +124,24 @@ class StatisticsPooling(nn.Module):
         var = torch.bmm(weights.unsqueeze(1), centred * centred).squeeze(1)
         return torch.cat([mean, torch.sqrt(var.clamp_min(self.eps))], dim=-1), weights
 
+    def forward_channels_first(
+        self, x: Tensor, lengths: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
+        """The same statistics of ``x`` laid out ``(B, D, T)`` (time last, as encoder states
+        are stored): no transposed copy of the frames, which dominates on long batches."""
+        batch, _, steps = x.shape
+        if lengths is None:
+            lengths = torch.full((batch,), steps, dtype=torch.long, device=x.device)
+        valid = lengths_to_mask(lengths, steps).to(x.dtype)
+        weights = valid / valid.sum(dim=1, keepdim=True).clamp_min(1.0)
+        mean = torch.bmm(x, weights.unsqueeze(2))  # (B, D, 1)
+        if not self.std:
+            return mean.squeeze(2), weights
+        centred = x - mean
+        centred.mul_(centred)
+        var = torch.bmm(centred, weights.unsqueeze(2)).squeeze(2)
+        return torch.cat([mean.squeeze(2), torch.sqrt(var.clamp_min(self.eps))], dim=-1), weights
+
 
 class RunningStandardizer(nn.BatchNorm1d):
     """Per-feature standardisation of pooled vectors (B, D) with running training statistics.

@@ -308,8 +308,9 @@ class EncoderHead(nn.Module):
         """Pooled embedding and pooling weights of ``states`` (B, L, D, T)."""
         if self.per_layer:
             batch, layers, dim, steps = states.shape
-            frames = states.reshape(batch, layers * dim, steps).transpose(1, 2)  # (B, T, L·D)
-            stats, weights = self.pool(frames, lengths)
+            assert isinstance(self.pool, StatisticsPooling)
+            frames = states.reshape(batch, layers * dim, steps)  # (B, L·D, T)
+            stats, weights = self.pool.forward_channels_first(frames, lengths)
             return self.dropout(self.standardize(stats)), weights
         assert self.layer_sum is not None
         frames = self.dropout(self.proj(self.layer_sum(states)))  # (B, T, P)

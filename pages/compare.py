@@ -46,11 +46,15 @@ if st.button("Run every model", type="primary", key="compare.button"):
         st.stop()
     outputs: dict[str, Any] = {"clip": clip, "rows": [], "explanations": {}, "probs": {}}
     bar = st.progress(0.0, text="Running the models…")
+    skipped = []
     for i, name in enumerate(names):
         try:
             predictor = get_predictor(name)
             enrolment = st.session_state.get(session.ENROLMENTS, {}).get(name)
-            if predictor.speaker_adapted and enrolment is not None:
+            if predictor.speaker_adapted:
+                if enrolment is None:
+                    skipped.append(name)  # needs the user's voice first: not an error
+                    continue
                 predictor = predictor.adapted_to(enrolment)
             prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
             explanation = predictor.explain(clip.signal, clip.sample_rate)
@@ -73,6 +77,11 @@ if st.button("Run every model", type="primary", key="compare.button"):
         outputs["explanations"][name] = explanation
         bar.progress((i + 1) / len(names), text=f"{name} done")
     bar.empty()
+    if skipped:
+        st.info(
+            f"Skipped the speaker-adapted model(s) {', '.join(skipped)}: enrol a speaker for "
+            "them on the Detect page (Speaker enrolment) to compare them too."
+        )
     session.set_result(st.session_state, session.COMPARE_RESULT, session.ClipResult(key, outputs))
 
 result = session.get_result(st.session_state, session.COMPARE_RESULT, key)

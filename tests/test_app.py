@@ -265,3 +265,53 @@ def test_browser_end_to_end(checkpoints: Path, tmp_path: Path) -> None:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="module")
+def adapted_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A speaker-adapted whisper_tiny head as ``default`` (trained on the demo corpus)."""
+    from ser_core.app_support.demo import write_demo_corpus
+    from ser_core.data import get_corpus_info
+    from ser_core.training import TrainConfig, train
+
+    base = tmp_path_factory.mktemp("adapted")
+    corpus = write_demo_corpus(base / "corpus", speakers=4, per_emotion=2)
+    manifest = get_corpus_info("folder").prepare(corpus, name="synthetic", speaker_from=r"(spk\d+)")
+    config = TrainConfig(
+        model="whisper_tiny",
+        model_config={"layer_pooling": "per_layer", "hidden": []},
+        corpora=["synthetic"],
+        epochs=2,
+        speaker_adapt=True,
+        batch_size=8,
+        progress=False,
+        num_threads=1,
+        split_options={"test_fraction": 0.25, "val_fraction": 0.25},
+    )
+    train(config, base / "checkpoints" / "default", manifest=manifest)
+    return base / "checkpoints"
+
+
+def test_detect_with_a_speaker_adapted_model_asks_for_an_enrolment(
+    adapted_checkpoints: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SER_CHECKPOINTS", str(adapted_checkpoints))
+    at = _app()
+    clip = ("clip.wav", to_wav_bytes(synthetic_vowel(2.0)), "audio/wav")
+    at.file_uploader(key="detect.upload").set_value(clip).run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    assert any("enrol the speaker first" in e for e in _errors(at))
+    assert not at.metric
+    enrolment = [
+        (f"me{i}.wav", to_wav_bytes(synthetic_vowel(2.0, 120.0 + 15 * i)), "audio/wav")
+        for i in range(2)
+    ]
+    at.file_uploader(key="detect.enrol_upload").set_value(enrolment).run()
+    at.button(key="detect.enrol").click().run()
+    assert not at.exception, at.exception
+    assert any("Enrolled 2 clip(s)" in s.value for s in at.success)
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    assert not _errors(at)
+    assert at.metric and at.metric[0].value in cache.load("default").labels

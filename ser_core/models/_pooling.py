@@ -138,8 +138,7 @@ class StatisticsPooling(nn.Module):
         if not self.std:
             return mean.squeeze(2), weights
         centred = x - mean
-        centred.mul_(centred)
-        var = torch.bmm(centred, weights.unsqueeze(2)).squeeze(2)
+        var = torch.bmm(centred * centred, weights.unsqueeze(2)).squeeze(2)
         return torch.cat([mean.squeeze(2), torch.sqrt(var.clamp_min(self.eps))], dim=-1), weights
 
 

@@ -16,28 +16,46 @@ from ser_core.inference import Predictor, checkpoints_dir
 from ser_core.paths import CORPORA_ENV
 
 
+# The checkpoint folder is part of every cache key: a name ("default") means another model
+# once $SER_CHECKPOINTS points elsewhere.
 @st.cache_resource(show_spinner="Loading the model…")
-def get_predictor(name: str) -> Predictor:
-    """The predictor of a checkpoint, loaded once per process."""
+def _predictor(name: str, folder: str) -> Predictor:
     return cache.load(name)
 
 
+def get_predictor(name: str) -> Predictor:
+    """The predictor of a checkpoint, loaded once per process."""
+    return _predictor(name, str(checkpoints_dir()))
+
+
 @st.cache_resource(show_spinner="Measuring latency on this machine…")
-def get_latency(name: str) -> float:
-    """Median seconds to predict a 3 s clip with this checkpoint, on this machine."""
+def _latency(name: str, folder: str) -> float:
     return cache.measure_latency(get_predictor(name))
 
 
+def get_latency(name: str) -> float:
+    """Median seconds to predict a 3 s clip with this checkpoint, on this machine."""
+    return _latency(name, str(checkpoints_dir()))
+
+
 @st.cache_data(show_spinner=False)
-def get_card(name: str) -> cache.ModelCard:
-    """The model card data of a checkpoint."""
+def _card(name: str, folder: str) -> cache.ModelCard:
     return cache.model_card(name, get_predictor(name))
 
 
+def get_card(name: str) -> cache.ModelCard:
+    """The model card data of a checkpoint."""
+    return _card(name, str(checkpoints_dir()))
+
+
 @st.cache_data(show_spinner="Reading predictions…")
+def _predictions(names: tuple[str, ...], folder: str) -> pd.DataFrame:
+    return cache.load_all_predictions(list(names))
+
+
 def get_predictions(names: tuple[str, ...]) -> pd.DataFrame:
     """The committed test predictions of these checkpoints, with a ``model`` column."""
-    return cache.load_all_predictions(list(names))
+    return _predictions(names, str(checkpoints_dir()))
 
 
 @st.cache_resource(show_spinner="Making synthetic samples…")

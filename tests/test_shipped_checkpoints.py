@@ -80,6 +80,11 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_loads_offline_and_predicts(name: str, offline: None) -> None:
     predictor = load_predictor(CHECKPOINTS / name)
+    if predictor.speaker_adapted:  # enrol a (synthetic) voice first, as the app asks users to
+        enrolment = predictor.enrolment(
+            [synthetic_voice(2.0, 120.0), synthetic_voice(2.0, 160.0)], 16_000
+        )
+        predictor = predictor.adapted_to(enrolment)
     result = predictor.predict_signal(synthetic_voice(), 16_000)
     assert result.label in predictor.labels
     probabilities = np.asarray(list(result.probabilities.values()))

@@ -45,6 +45,7 @@ WHISPER_HEAD = (
 WHISPER = ["--model", "whisper_base", "--model-config", WHISPER_HEAD, "--epochs", "40"]
 SVM = ["--model", "svm"]
 MLP = ["--model", "mlp", "--epochs", "100", "--patience", "20"]
+CNN = ["--model", "cnn", "--epochs", "30", "--patience", "8"]
 
 EMODB = ["--corpus", "emodb", "--protocol", "speaker-holdout", "--test-speakers", EMODB_TEST]
 RAVDESS = ["--corpus", "ravdess", "--protocol", "speaker-holdout", "--test-speakers", RAVDESS_TEST]
@@ -72,6 +73,9 @@ CHECKPOINTS: dict[str, list[str]] = {
     "mlp-emodb": [*MLP, *EMODB],
     "mlp-ravdess": [*MLP, *RAVDESS],
     "mlp-tess": [*MLP, *TESS],
+    # not trained yet: over 25 min on 2 threads without finishing EMO-DB (see checkpoints/README)
+    "cnn-emodb": [*CNN, *EMODB],
+    "cnn-tess": [*CNN, *TESS],
 }
 
 #: folder → arguments of the cross-validation runs in ``benchmarks/results/``.

@@ -117,6 +117,12 @@ class SpeakerNormalizer:
         self.min_frames = min_frames
         self._stats: dict[str, SpeakerStats] = {}
 
+    @classmethod
+    def for_feature(cls, example: np.ndarray, **options: float | bool) -> SpeakerNormalizer:
+        """A normaliser for features shaped like ``example``: statistics over its last (time)
+        axis for 2-D and larger features (states, spectrograms), over clips for vectors."""
+        return cls(time_axis=-1 if np.ndim(example) >= 2 else None, **options)  # type: ignore[arg-type]
+
     def __repr__(self) -> str:
         clips = sum(s.clips for s in self._stats.values())
         return f"SpeakerNormalizer({len(self._stats)} speakers, {clips} clips, scale={self.scale})"

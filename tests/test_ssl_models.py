@@ -97,6 +97,30 @@ def waveforms(clips: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(x), torch.from_numpy(lengths)
 
 
+def pitch_task() -> tuple[list[np.ndarray], torch.Tensor]:
+    """Whisper-tiny states of 12 clips in three classes = three voice pitches."""
+    config = EncoderStatesConfig("whisper_tiny")
+    pitches = [100.0, 180.0, 300.0]
+    y = torch.arange(12) % 3
+    states = [
+        extract(config, speech(0.5 + 0.05 * i, seed=i, f0=pitches[int(c)])) for i, c in enumerate(y)
+    ]
+    return states, y
+
+
+def fit_briefly(model: Any, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor) -> list[float]:
+    """25 full-batch AdamW steps; the losses."""
+    optimiser = torch.optim.AdamW(model.param_groups(3e-3))
+    losses = []
+    for _ in range(25):
+        optimiser.zero_grad()
+        loss = nn.functional.cross_entropy(model(x, lengths), y)
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
 @pytest.fixture
 def no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     """Make every socket connection fail loudly, and record the attempts."""
@@ -287,23 +311,11 @@ def test_frozen_head_padded_batch_equals_single_and_backward() -> None:
 @needs_tiny
 def test_frozen_head_learns_a_pitch_task() -> None:
     """Three classes = three voice pitches; the head learns them from cached whisper_tiny states."""
-    config = EncoderStatesConfig("whisper_tiny")
-    pitches = [100.0, 180.0, 300.0]
-    y = torch.arange(12) % 3
-    states = [
-        extract(config, speech(0.5 + 0.05 * i, seed=i, f0=pitches[int(c)])) for i, c in enumerate(y)
-    ]
+    states, y = pitch_task()
     x, lengths = batch_of(states)
     torch.manual_seed(0)
     model = create_model("whisper_tiny", N_CLASSES, **SMALL_HEAD, dropout=0.1)
-    optimiser = torch.optim.AdamW(model.param_groups(3e-3))
-    losses = []
-    for _ in range(25):
-        optimiser.zero_grad()
-        loss = nn.functional.cross_entropy(model(x, lengths), y)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+    losses = fit_briefly(model, x, lengths, y)
     assert min(losses[-5:]) < 0.5 * losses[0], losses
 
 
@@ -312,12 +324,7 @@ def test_per_layer_head_is_a_trainable_probe(tmp_path: Path) -> None:
     """layer_pooling="per_layer": every hidden state's mean and std, standardised with running
     training statistics, then the MLP; a padded batch equals single clips, it learns, it saves
     and loads, and it explains (uniform layer weights)."""
-    config = EncoderStatesConfig("whisper_tiny")
-    pitches = [100.0, 180.0, 300.0]
-    y = torch.arange(12) % 3
-    states = [
-        extract(config, speech(0.5 + 0.05 * i, seed=i, f0=pitches[int(c)])) for i, c in enumerate(y)
-    ]
+    states, y = pitch_task()
     x, lengths = batch_of(states)
     torch.manual_seed(0)
     model = create_model(
@@ -325,15 +332,8 @@ def test_per_layer_head_is_a_trainable_probe(tmp_path: Path) -> None:
     )
     assert model.head.layer_sum is None
     assert model.head.mlp.output.in_features == 5 * 384 * 2  # (layers, mean + std, dim)
-    optimiser = torch.optim.AdamW(model.param_groups(3e-3))
-    losses = []
     model.train()
-    for _ in range(25):
-        optimiser.zero_grad()
-        loss = nn.functional.cross_entropy(model(x, lengths), y)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
+    losses = fit_briefly(model, x, lengths, y)
     assert min(losses[-5:]) < 0.5 * losses[0], losses
     # the standardiser learned the training statistics (raw means are far from 0/1)
     raw = [torch.from_numpy(s.astype(np.float32)) for s in states]

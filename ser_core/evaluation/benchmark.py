@@ -31,7 +31,7 @@ import pandas as pd
 
 from ser_core.errors import SERError
 from ser_core.evaluation.bootstrap import bootstrap_cis
-from ser_core.evaluation.groups import HUMAN_COLUMN
+from ser_core.evaluation.groups import HUMAN_COLUMN, UNKNOWN, breakdown
 from ser_core.evaluation.metrics import resolve_labels, summary_metrics
 from ser_core.evaluation.predictions import load_predictions, prediction_labels
 from ser_core.evaluation.report import markdown_table
@@ -220,16 +220,11 @@ def find_sources(
 
 def _group_ua(frame: pd.DataFrame, column: str, labels: list[str]) -> str:
     """``"f 81.2 · m 77.0"``: UA of every group of ``column`` with at least 10 utterances."""
-    if column not in frame.columns:
+    if column not in frame.columns or frame[column].notna().sum() == 0:
         return "–"
-    parts = []
-    values = frame[column].dropna()
-    for value in sorted(values.unique(), key=str):
-        rows = frame[frame[column] == value]
-        if len(rows) < 10:
-            continue
-        yt, yp, names = resolve_labels(rows["true"], rows["predicted"], labels)
-        parts.append(f"{value} {100 * summary_metrics(yt, yp, names)['ua']:.1f}")
+    groups = breakdown(frame, column, metrics=("ua",), n_boot=0, labels=labels).by_group
+    groups = groups[(groups.index != UNKNOWN) & (groups["n"] >= 10)]
+    parts = [f"{value} {100 * ua:.1f}" for value, ua in groups["ua"].items()]
     return " · ".join(parts) if len(parts) >= 2 else "–"
 
 

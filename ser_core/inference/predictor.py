@@ -281,8 +281,7 @@ class Predictor:
                 f"{seconds:.1f} s in {len(decoded)} clip(s)"
             )
         features = [self.pipeline.featurize(c.signal) for c in decoded]
-        time_axis = -1 if features[0].ndim >= 2 else None
-        return SpeakerNormalizer(time_axis=time_axis).enroll(ENROLLED_SPEAKER, features)
+        return SpeakerNormalizer.for_feature(features[0]).enroll(ENROLLED_SPEAKER, features)
 
     def adapted_to(self, speaker: SpeakerNormalizer) -> Predictor:
         """A predictor sharing this one's model that normalises with ``speaker``'s statistics.

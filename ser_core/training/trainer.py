@@ -445,8 +445,7 @@ def _speaker_adapted(data: _Data, model: Any, rows: np.ndarray, notes: list[str]
     rows = np.unique(rows.astype(np.int64))
     speakers = data.manifest["speaker"].astype(str).to_numpy()[rows]
     features = [data.features[int(r)] for r in rows]
-    time_axis = -1 if features[0].ndim >= 2 else None
-    normalizer = SpeakerNormalizer(time_axis=time_axis)
+    normalizer = SpeakerNormalizer.for_feature(features[0])
     counts = pd.Series(speakers).value_counts()
     alone = sorted(counts[counts < 2].index)
     if alone:

@@ -81,14 +81,10 @@ def batch_inputs(source: str | os.PathLike[str]) -> list[str]:
     root = Path(source)
     if root.is_dir():
         files = sorted(
-            str(p)
-            for p in root.rglob("*")
-            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+            str(p) for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
         )
         if not files:
-            raise SERError(
-                f"{root} holds no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})"
-            )
+            raise SERError(f"{root} holds no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})")
         return files
     if not root.is_file():
         raise SERError(f"{root} does not exist: give a folder of audio files or a manifest")

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import ast
+import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ser_core.errors import CheckpointError
+from ser_core.inference import load_predictor
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [
@@ -53,3 +62,29 @@ def test_the_check_catches_an_unsafe_call() -> None:
     assert _unsafe_loads(ast.parse("pickle.loads(b)")) == [1]
     assert _unsafe_loads(ast.parse("np.load(f, allow_pickle=True)")) == [1]
     assert _unsafe_loads(ast.parse("torch.load(f, weights_only=True)")) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c["config"].update(hidden=[7]), "does not fit mlp"),
+        (lambda c: c["config"].update(nonsense=1), "has no field"),
+        (lambda c: c.update(num_classes="x"), "positive integer"),
+        (None, "not valid JSON"),
+    ],
+    ids=["tensor-shapes", "unknown-field", "bad-type", "not-json"],
+)
+def test_a_tampered_checkpoint_is_a_clear_error(
+    tmp_path: Path, edit: Callable[[dict[str, Any]], None] | None, message: str
+) -> None:
+    folder = tmp_path / "ck"
+    shutil.copytree(ROOT / "checkpoints" / "mlp-emodb", folder)
+    config_path = folder / "config.json"
+    if edit is None:
+        config_path.write_text("{not json")
+    else:
+        config = json.loads(config_path.read_text())
+        edit(config)
+        config_path.write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=message):
+        load_predictor(folder)

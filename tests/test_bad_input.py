@@ -128,3 +128,47 @@ def test_detect_page_shows_the_message_for_every_file(
         else:
             assert len(errors) == 1 and name in errors[0], (name, errors)
             assert not at.metric, name
+
+
+@pytest.mark.slow
+def test_an_upload_is_never_written_to_disk(
+    corpus: dict[str, tuple[Path, BadAudioCase]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uploads are decoded from memory: after Detect, no new file anywhere under the temp folder
+    or the checkout holds the uploaded bytes."""
+    import os
+    import tempfile
+    import time
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.delenv("SER_CHECKPOINTS", raising=False)
+    root = Path(__file__).resolve().parents[1]
+    path, _ = corpus["clip.flac"]
+    data = path.read_bytes()
+    started = time.time() - 1.0
+    at = AppTest.from_file(str(root / "app.py"), default_timeout=300)
+    at.run()
+    at.file_uploader(key="detect.upload").upload("private.flac", data, "audio/flac")
+    at.run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception and at.metric
+
+    def new_files(top: Path):  # type: ignore[no-untyped-def]
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if d != ".git" and not d.startswith("bad audio")]
+            for name in files:
+                file = Path(folder, name)
+                try:
+                    if file.stat().st_mtime >= started and file.stat().st_size >= len(data):
+                        yield file
+                except OSError:
+                    continue
+
+    holding = [
+        f
+        for top in (Path(tempfile.gettempdir()), root)
+        for f in new_files(top)
+        if data in f.read_bytes()
+    ]
+    assert holding == []

@@ -69,26 +69,23 @@ def _bytes(data: bytes) -> Callable[[Path], None]:
     return write
 
 
-def _png() -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body))
-            + kind
-            + body
-            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        )
+def png_bytes() -> bytes:
+    """A valid 2x2 PNG image."""
 
-    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" * 2 + b"\x00" + b"\x00\xff\x00" * 2)
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    pixels = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
     return (
         b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", pixels)
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(pixels))
         + chunk(b"IEND", b"")
     )
 
 
-def _wav_bytes(signal: np.ndarray, rate: int = RATE, subtype: str = "PCM_16") -> bytes:
+def wav_bytes(signal: np.ndarray, rate: int = RATE, subtype: str = "PCM_16") -> bytes:
     buffer = io.BytesIO()
     sf.write(buffer, signal, rate, format="WAV", subtype=subtype)
     return buffer.getvalue()
@@ -125,9 +122,9 @@ def _one_hour(path: Path) -> None:
 
 CASES: tuple[BadAudioCase, ...] = (
     BadAudioCase("empty.wav", "empty", _bytes(b"")),
-    BadAudioCase("zero-samples.wav", "empty", _bytes(_wav_bytes(np.zeros(0, np.float32)))),
-    BadAudioCase("truncated-header.wav", "not_audio", _bytes(_wav_bytes(_voice(1.0))[:30])),
-    BadAudioCase("picture.wav", "not_audio", _bytes(_png())),
+    BadAudioCase("zero-samples.wav", "empty", _bytes(wav_bytes(np.zeros(0, np.float32)))),
+    BadAudioCase("truncated-header.wav", "not_audio", _bytes(wav_bytes(_voice(1.0))[:30])),
+    BadAudioCase("picture.wav", "not_audio", _bytes(png_bytes())),
     BadAudioCase("notes.wav", "not_audio", _bytes(b"These are my meeting notes.\n" * 20)),
     BadAudioCase("silence.wav", "silent", _sf(np.zeros(2 * RATE, np.float32))),
     BadAudioCase("dc-offset.wav", "silent", _sf(np.full(2 * RATE, 0.3, np.float32))),

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import struct
 import warnings
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import av
 import numpy as np
 import pytest
 import soundfile as sf
+from bad_audio import png_bytes, wav_bytes
 
 from ser_core.audio import (
     TARGET_SAMPLE_RATE,
@@ -67,22 +66,6 @@ def write_with_av(path: Path, signal: np.ndarray, rate: int, codec: str, contain
             out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
-
-
-def png_bytes() -> bytes:
-    """A valid 2x2 PNG image."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = struct.pack(">I", zlib.crc32(kind + data))
-        return struct.pack(">I", len(data)) + kind + data + crc
-
-    pixels = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(pixels))
-        + chunk(b"IEND", b"")
-    )
 
 
 class FakeUpload(io.BytesIO):
@@ -219,12 +202,6 @@ def test_ffmpeg_fallback(tmp_path: Path, codec: str, container: str, ext: str) -
 # --------------------------------------------------------------------------------------------
 # File objects and arrays
 # --------------------------------------------------------------------------------------------
-
-
-def wav_bytes(signal: np.ndarray, rate: int = SR, subtype: str = "PCM_16") -> bytes:
-    buffer = io.BytesIO()
-    sf.write(buffer, signal, rate, format="WAV", subtype=subtype)
-    return buffer.getvalue()
 
 
 def test_upload_can_be_read_twice() -> None:

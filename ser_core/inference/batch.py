@@ -224,14 +224,16 @@ def _check_same_model(scored: pd.DataFrame, predictor: Predictor, out: Path) -> 
         )
 
 
-def _write_part(frame: pd.DataFrame, out: Path) -> None:
+def _write_part(frame: pd.DataFrame, out: Path, labels: Sequence[str]) -> int:
+    """Store scored rows as one part of ``out``; returns how many of their files were unusable."""
     parts = parts_dir(out)
     parts.mkdir(parents=True, exist_ok=True)
     # Write then rename: a part is either complete or absent, even if the run is killed.
     name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = parts / f".{name}.tmp"
-    frame.to_parquet(tmp, index=False)
+    _typed(frame, labels).to_parquet(tmp, index=False)
     os.replace(tmp, parts / name)
+    return int(frame.drop_duplicates("file")["error"].notna().sum())
 
 
 def _merge(out: Path, files: Sequence[str], labels: Sequence[str]) -> int:
@@ -249,9 +251,12 @@ def _merge(out: Path, files: Sequence[str], labels: Sequence[str]) -> int:
     return len(scored)
 
 
-def _pending(
-    predictor: Predictor, files: Sequence[str], out: Path, restart: bool
-) -> tuple[list[str], int]:
+def _start(
+    predictor: Predictor, files: Sequence[str], out: str | os.PathLike[str], restart: bool
+) -> tuple[Path, list[str], int]:
+    """``(out, files still to score, files already scored)`` for a run, resuming or not."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     if restart:
         out.unlink(missing_ok=True)
         shutil.rmtree(parts_dir(out), ignore_errors=True)
@@ -262,7 +267,28 @@ def _pending(
         done = set(scored["file"].astype(str))
     unique = list(dict.fromkeys(files))
     pending = [f for f in unique if f not in done]
-    return pending, len(unique) - len(pending)
+    return out, pending, len(unique) - len(pending)
+
+
+def _finish(
+    out: Path,
+    files: Sequence[str],
+    labels: Sequence[str],
+    scored: int,
+    skipped: int,
+    errors: int,
+    started: float,
+) -> BatchSummary:
+    rows = _merge(out, files, labels)
+    return BatchSummary(
+        out=out,
+        files=scored + skipped,
+        skipped=skipped,
+        scored=scored,
+        errors=errors,
+        rows=rows,
+        seconds=time.perf_counter() - started,
+    )
 
 
 # --------------------------------------------------------------------------------- engines
@@ -320,58 +346,34 @@ def score_batch(
         SERError: ``out`` holds another model's predictions (and ``restart`` is false).
     """
     started = time.perf_counter()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pending, skipped = _pending(predictor, files, out, restart)
+    out, pending, skipped = _start(predictor, files, out, restart)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(pending) + skipped, initial=skipped, desc="scoring", unit="file")
-    errors = 0
     decoded = _decoded_ahead(
         lambda path: decode_for(predictor, path), pending, workers, ahead=max(4 * workers, 8)
     )
+    errors = 0
     batch: list[tuple[str, AudioClip | AudioInputError]] = []
     frames: list[pd.DataFrame] = []
-    written = 0
-
-    def flush_batch() -> None:
-        nonlocal errors
-        if batch:
-            frame = score_clips(predictor, batch)
-            errors += int(frame.drop_duplicates("file")["error"].notna().sum())
-            frames.append(frame)
-            if bar is not None:
-                bar.update(len(batch))
-            batch.clear()
-
     try:
-        for item in decoded:
+        for count, item in enumerate(decoded, start=1):
             batch.append(item)
-            written += 1
-            if len(batch) >= predictor.batch_size:
-                flush_batch()
-            if written % chunk_files == 0:
-                flush_batch()
-                _write_part(pd.concat(frames, ignore_index=True), out)
-                frames.clear()
-        flush_batch()
-        if frames:
-            _write_part(pd.concat(frames, ignore_index=True), out)
+            part_done = count % chunk_files == 0 or count == len(pending)
+            if len(batch) == predictor.batch_size or part_done:
+                frames.append(score_clips(predictor, batch))
+                if bar is not None:
+                    bar.update(len(batch))
+                batch = []
+            if part_done:
+                errors += _write_part(pd.concat(frames, ignore_index=True), out, predictor.labels)
+                frames = []
     finally:
         if bar is not None:
             bar.close()
-    rows = _merge(out, files, predictor.labels)
-    return BatchSummary(
-        out=out,
-        files=len(pending) + skipped,
-        skipped=skipped,
-        scored=len(pending),
-        errors=errors,
-        rows=rows,
-        seconds=time.perf_counter() - started,
-    )
+    return _finish(out, files, predictor.labels, len(pending), skipped, errors, started)
 
 
 class _RayScorer:
@@ -420,9 +422,7 @@ def score_batch_ray(
     if predictor.folder is None:
         raise SERError("the Ray engine loads the model on every worker: it needs a checkpoint")
     started = time.perf_counter()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pending, skipped = _pending(predictor, files, out, restart)
+    out, pending, skipped = _start(predictor, files, out, restart)
     errors = 0
     if pending:
         if not ray.is_initialized():
@@ -439,19 +439,6 @@ def score_batch_ray(
             concurrency=actors,
             num_cpus=threads_per_actor,
         )
-        parts = parts_dir(out)
-        parts.mkdir(parents=True, exist_ok=True)
         for frame in scored.iter_batches(batch_format="pandas", batch_size=None):
-            frame = _typed(frame, predictor.labels)
-            errors += int(frame.drop_duplicates("file")["error"].notna().sum())
-            _write_part(frame, out)
-    rows = _merge(out, files, predictor.labels)
-    return BatchSummary(
-        out=out,
-        files=len(pending) + skipped,
-        skipped=skipped,
-        scored=len(pending),
-        errors=errors,
-        rows=rows,
-        seconds=time.perf_counter() - started,
-    )
+            errors += _write_part(frame, out, predictor.labels)
+    return _finish(out, files, predictor.labels, len(pending), skipped, errors, started)

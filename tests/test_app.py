@@ -11,25 +11,18 @@ Set ``SER_SCREENSHOT_DIR`` to keep its screenshots (the README's Detect screensh
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ser_core.app_support import cache
+from ser_core.app_support import cache, server
 from ser_core.app_support.demo import build_demo_checkpoints
 from ser_core.app_support.samples import synthetic_vowel, to_wav_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 PAGES = ["pages/detect.py", "pages/compare.py", "pages/live.py", "pages/bias.py", "pages/models.py"]
-CHROMIUM = os.environ.get("SER_CHROMIUM", "/usr/bin/chromium")
 
 pytestmark = pytest.mark.slow
 
@@ -171,14 +164,8 @@ def test_bias_page_breaks_down_and_lists_errors(checkpoints: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- browser
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.skipif(
-    not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
+    server.chromium_path() is None,
     reason="Debian's chromium is not installed (apt-get install -y chromium)",
 )
 def test_browser_end_to_end(checkpoints: Path, tmp_path: Path) -> None:
@@ -187,84 +174,35 @@ def test_browser_end_to_end(checkpoints: Path, tmp_path: Path) -> None:
     clip.write_bytes(to_wav_bytes(synthetic_vowel(2.0)))
     shots = Path(os.environ.get("SER_SCREENSHOT_DIR", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    env = {**os.environ, "SER_CHECKPOINTS": str(checkpoints)}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            APP,
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, "streamlit exited early"
-            assert time.monotonic() < deadline, "streamlit did not start within 60 s"
-            time.sleep(0.5)
-        executable = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-        with playwright_api.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=executable,
-                args=[
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
-            page.goto(base, wait_until="domcontentloaded")
-            page.get_by_text("Detect the emotion in a clip").wait_for(timeout=90_000)
-            page.locator("input[type=file]").first.set_input_files(str(clip))
-            page.get_by_role("button", name="Detect", exact=True).click()
-            metric = page.locator("[data-testid='stMetricValue']").first
-            metric.wait_for(timeout=120_000)
-            label = metric.inner_text().strip()
-            assert label in cache.load("default").labels
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(shots / "detect.png"), full_page=True)
-            for path, title in (
-                ("compare", "Compare models"),
-                ("live", "Live microphone"),
-                ("bias", "Bias and accuracy explorer"),
-                ("models", "Models"),
-            ):
-                page.goto(f"{base}/{path}", wait_until="domcontentloaded")
-                page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
-                page.wait_for_timeout(500)
-                assert page.locator("[data-testid='stException']").count() == 0, path
-            browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with (
+        server.serve_app(APP, env={"SER_CHECKPOINTS": str(checkpoints)}) as base,
+        playwright_api.sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(
+            executable_path=server.chromium_path(), args=server.CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.goto(base, wait_until="domcontentloaded")
+        page.get_by_text("Detect the emotion in a clip").wait_for(timeout=90_000)
+        page.locator("input[type=file]").first.set_input_files(str(clip))
+        page.get_by_role("button", name="Detect", exact=True).click()
+        metric = page.locator("[data-testid='stMetricValue']").first
+        metric.wait_for(timeout=120_000)
+        label = metric.inner_text().strip()
+        assert label in cache.load("default").labels
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(shots / "detect.png"), full_page=True)
+        for path, title in (
+            ("compare", "Compare models"),
+            ("live", "Live microphone"),
+            ("bias", "Bias and accuracy explorer"),
+            ("models", "Models"),
+        ):
+            page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+            page.get_by_role("heading", name=title).first.wait_for(timeout=90_000)
+            page.wait_for_timeout(500)
+            assert page.locator("[data-testid='stException']").count() == 0, path
+        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from pathlib import Path
 
 import av
@@ -238,18 +239,9 @@ def test_ring_buffer_is_safe_across_threads() -> None:
     assert ring.total_written == 4 * 500 * 160
 
 
-def _frames(signal: np.ndarray, rate: int, channels: int, size: int = 960) -> list[av.AudioFrame]:
+def _frames(signal: np.ndarray, rate: int, channels: int) -> list[av.AudioFrame]:
     """Browser-like 20 ms s16 packed frames."""
-    pcm = (np.clip(signal, -1, 1) * 32767).astype(np.int16)
-    frames = []
-    for start in range(0, pcm.shape[0] - size + 1, size):
-        block = np.repeat(pcm[start : start + size, None], channels, axis=1)
-        frame = av.AudioFrame.from_ndarray(
-            block.reshape(1, -1), format="s16", layout="stereo" if channels == 2 else "mono"
-        )
-        frame.sample_rate = rate
-        frames.append(frame)
-    return frames
+    return list(live.browser_frames(signal, rate, channels=channels, frame_samples=rate // 50))
 
 
 @pytest.mark.parametrize("channels", [1, 2])
@@ -322,3 +314,52 @@ def test_live_session_classifies_speech_only_and_saves_csv() -> None:
     assert len(back) == 2 and back["label"].iloc[1] == "sad"
     session_.reset()
     assert session_.timeline().empty and session_.seconds_received == 0
+
+
+def _speech_and_silence(seconds: int) -> np.ndarray:
+    """48 kHz: alternating 3 s of vowel and 2 s of silence."""
+    vowel = samples.synthetic_vowel(3.0, level=0.5, sample_rate=48000)
+    cycle = np.concatenate([vowel, np.zeros(2 * 48000, dtype=np.float32)])
+    return np.tile(cycle, seconds // 5 + 1)[: seconds * 48000]
+
+
+def test_replay_through_the_frame_callback_drops_no_window() -> None:
+    """A minute of browser frames pushed from another thread at 30x real time: one step per
+    second of audio, none missed, silence never classified, the buffer bounded."""
+    calls: list[int] = []
+
+    def predict(signal: np.ndarray, rate: int) -> tuple[str, dict[str, float]]:
+        calls.append(signal.shape[0])
+        return "sad", {"neutral": 0.2, "sad": 0.8}
+
+    session_ = live.LiveSession(
+        ["neutral", "sad"], window=2.0, vad=live.VoiceActivityDetector("energy")
+    )
+    report = live.replay(
+        session_, live.browser_frames(_speech_and_silence(60)), predict, speed=30.0
+    )
+    assert report.audio_seconds == pytest.approx(60.0, abs=0.05)
+    assert 57 <= report.steps <= 61
+    assert report.missed_steps == 0
+    assert float(report.gaps.max()) < 1.5
+    timeline = session_.timeline()
+    assert len(timeline) == report.steps == len(report.step_seconds)
+    assert report.classified == len(calls) == int(timeline["label"].notna().sum())
+    assert 0 < report.classified < report.steps  # the 2 s silences are skipped
+    assert set(calls[2:]) == {32000}  # 2 s windows once 2 s have arrived
+    assert len(session_.buffer) == session_.buffer.capacity  # 10 s kept, no growth
+
+
+def test_replay_counts_the_steps_a_slow_model_misses() -> None:
+    def slow(signal: np.ndarray, rate: int) -> tuple[str, dict[str, float]]:
+        time.sleep(0.25)  # 2.5 step slots at 10x real time
+        return "sad", {"neutral": 0.0, "sad": 1.0}
+
+    session_ = live.LiveSession(
+        ["neutral", "sad"], window=2.0, vad=live.VoiceActivityDetector("energy")
+    )
+    vowel = samples.synthetic_vowel(10.0, level=0.5, sample_rate=48000)
+    report = live.replay(session_, live.browser_frames(vowel), slow, speed=10.0)
+    assert report.missed_steps >= 3
+    # 0.25 s per second of audio: fast enough at 1x, too slow at 10x (a slot is 0.1 s).
+    assert report.real_time_factor == pytest.approx(0.25, abs=0.05)

@@ -115,6 +115,12 @@ def main() -> None:
         f"{report.gaps.max():.2f} s; {report.classified} windows classified, "
         f"{report.steps - report.classified} silent"
     )
+    late = np.flatnonzero(report.gaps > 1.5 * report.step_every)
+    if late.size:
+        where = ", ".join(
+            f"{report.step_audio_times[i] / 60:.1f} min ({report.gaps[i]:.1f} s)" for i in late
+        )
+        print(f"late steps at: {where}")
     print(
         f"step time median {1000 * np.median(times):.0f} ms, p95 "
         f"{1000 * np.percentile(times, 95):.0f} ms, max {1000 * times.max():.0f} ms; live "

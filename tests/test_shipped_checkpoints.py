@@ -131,3 +131,22 @@ def test_retraining_the_svm_reproduces_its_numbers(corpora_dir: Path, tmp_path: 
     for metric in ("ua", "wa", "weighted_f1"):
         assert again[metric] == pytest.approx(committed[metric], abs=0.01), metric
     shutil.rmtree(out)
+
+
+def test_whisper_head_on_onnx_runtime_reproduces_its_committed_predictions(
+    corpora_dir: Path,
+) -> None:
+    """The app runs the Whisper encoder on ONNX Runtime; the committed test predictions were
+    made with the torch encoder: same labels, probabilities within 1e-3, on every test clip."""
+    from ser_core.encoders import OnnxWhisperEncoder
+
+    name = "whisper_base-emodb"
+    if not (CHECKPOINTS / name).is_dir():
+        pytest.skip(f"{name} is not shipped")
+    committed = load_predictions(CHECKPOINTS / name / "predictions.parquet")
+    predictor = load_predictor(name)
+    assert isinstance(predictor.model.get_encoder(), OnnxWhisperEncoder)
+    now = predictor.predict_files([str(corpora_dir / path) for path in committed["path"]])
+    assert now["label"].tolist() == committed["predicted"].tolist()
+    probabilities = committed[[f"prob_{label}" for label in predictor.labels]].to_numpy()
+    assert np.abs(now[predictor.labels].to_numpy() - probabilities).max() < 1e-3

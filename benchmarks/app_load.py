@@ -55,8 +55,8 @@ class Start:
         await asyncio.wait_for(self.go.wait(), TIMEOUT_MS / 1000)
 
     def failed(self) -> None:
-        if not self.go.is_set():
-            self._count()
+        """A session that failed before :meth:`ready`: stop waiting for it."""
+        self._count()
 
 
 async def detect_once(
@@ -70,6 +70,7 @@ async def detect_once(
 
     ``marks`` receives the ``perf_counter`` time of each step (page shown, ready, label)."""
     marks = {} if marks is None else marks
+    counted = False
     context = await browser.new_context(viewport={"width": 1400, "height": 1400})
     context.set_default_timeout(TIMEOUT_MS)
     page = await context.new_page()
@@ -82,6 +83,7 @@ async def detect_once(
         await button.wait_for(timeout=TIMEOUT_MS)
         marks["Detect enabled"] = time.perf_counter()
         if start is not None:
+            counted = True  # from here on this session is counted, failing or not
             await start.ready()
         clicked = time.perf_counter()
         await button.click()
@@ -94,7 +96,7 @@ async def detect_once(
         errors += await page.locator("[data-testid='stAlertContentError']").count()
         return seconds, label, errors
     except BaseException:
-        if start is not None:
+        if start is not None and not counted:
             start.failed()  # the others must not wait for this one
         raise
     finally:

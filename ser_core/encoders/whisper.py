@@ -394,6 +394,7 @@ class WhisperFrontEnd:
     max_mel_frames: int
     mel_filters: torch.Tensor
     min_samples = HOP_LENGTH
+    frames_per_second = 50.0
 
     @staticmethod
     def output_lengths(mel_lengths: torch.Tensor) -> torch.Tensor:
@@ -476,8 +477,6 @@ class WhisperEncoderWrapper(WhisperFrontEnd, SpeechEncoder):
         encoder: the wrapped ``WhisperEncoder`` (its ``state_dict`` is ``transformers``').
         max_mel_frames: longest input, ``2 × max_source_positions`` (3000 = 30 s).
     """
-
-    frames_per_second = 50.0
 
     def __init__(
         self,

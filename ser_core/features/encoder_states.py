@@ -297,8 +297,9 @@ def cached_encoder(name: str, allow_download: bool = False) -> SpeechEncoder:
 
     Shared by :func:`encoder_states` and the models' explanations; do not train it (fine-tuned
     models load their own copy). Packaged Whisper encoders run on ONNX Runtime when it is
-    installed (about twice as fast on CPU, no ``transformers`` import; ``SER_ENCODER_RUNTIME=torch``
-    opts out); if the one-off export fails they run on torch, with a warning.
+    installed (no ``transformers`` import, so a head loads about three times faster;
+    ``SER_ENCODER_RUNTIME=torch`` opts out); if the one-off export fails they run on torch,
+    with a warning.
 
     Args:
         name: ``"whisper_base"``, ``"whisper_tiny"`` or ``"hf:<name-or-path>"``.

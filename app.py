@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._shared import sidebar
+from ser_core.app_support.cache import preload
+
+# First of all: the default model loads in a background thread while the page draws and the
+# user picks a clip (torch's import alone takes about 2 s here).
+preload()
+
+from pages._shared import sidebar  # noqa: E402
 
 st.set_page_config(
     page_title="Speech emotion recognition", page_icon=":material/mic:", layout="wide"

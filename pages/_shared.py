@@ -4,7 +4,7 @@ sidebar, and the way errors are shown. Streamlit-only glue over ``ser_core.app_s
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import streamlit as st
@@ -12,8 +12,11 @@ import streamlit as st
 from ser_core.app_support import cache, samples, session
 from ser_core.audio import AudioClip, read_audio
 from ser_core.errors import AudioInputError, SERError
-from ser_core.inference import Predictor, checkpoints_dir
+from ser_core.inference import checkpoints_dir
 from ser_core.paths import CORPORA_ENV
+
+if TYPE_CHECKING:  # (torch is imported by the background load, not before the first page)
+    from ser_core.inference import Predictor
 
 
 # The checkpoint folder is part of every cache key: a name ("default") means another model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import streamlit as st
@@ -17,10 +17,13 @@ from pages._shared import (
     require_models,
     show_error,
 )
-from ser_core.app_support import plots, session
+from ser_core.app_support import cache, plots, session
 from ser_core.app_support.samples import SYNTHETIC_PREFIX, Sample, long_synthetic_clip
 from ser_core.errors import SERError
 from ser_core.features import LogMelConfig, extract, frame_times
+
+if TYPE_CHECKING:
+    from ser_core.inference import Predictor
 
 LONG_CLIP_SECONDS = 6.0
 UPLOAD_TYPES = ["wav", "flac", "ogg", "oga", "opus", "mp3", "m4a", "aac", "aif", "aiff", "webm"]
@@ -32,9 +35,7 @@ names = require_models()
 model = st.selectbox(
     "Model", names, key=session.DETECT_MODEL, help="The default model comes first."
 )
-predictor = get_predictor(model)
-
-if predictor.speaker_adapted:
+if cache.needs_enrolment(model):
     # The enrolment belongs to this session (the predictor is shared by every session).
     enrolments = st.session_state.setdefault(session.ENROLMENTS, {})
     with st.expander("Speaker enrolment (needed by this model)", expanded=model not in enrolments):
@@ -53,7 +54,7 @@ if predictor.speaker_adapted:
             decoded = [c for c in (read_clip(f) for f in clips) if c is not None]
             if decoded:
                 try:
-                    enrolments[model] = predictor.enrolment(
+                    enrolments[model] = get_predictor(model).enrolment(
                         [np.asarray(c.signal) for c in decoded], decoded[0].sample_rate
                     )
                     st.success(f"Enrolled {len(decoded)} clip(s).")
@@ -61,8 +62,15 @@ if predictor.speaker_adapted:
                     show_error(error)
         if model in enrolments:
             st.caption("A speaker is enrolled for this model.")
-    if model in enrolments:
-        predictor = predictor.adapted_to(enrolments[model])
+
+
+def current_predictor() -> Predictor:
+    """The chosen model, adapted to this session's enrolment when it has one; loaded only when
+    needed, so the page draws while the model loads in the background."""
+    predictor = get_predictor(model)
+    enrolment = st.session_state.get(session.ENROLMENTS, {}).get(model)
+    return predictor if enrolment is None else predictor.adapted_to(enrolment)
+
 
 mode = st.radio("Audio", MODES, key=session.DETECT_INPUT_MODE, horizontal=True)
 
@@ -122,6 +130,7 @@ if pressed:
         st.stop()
     try:
         with st.spinner("Predicting…"):
+            predictor = current_predictor()
             prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
             explanation = predictor.explain(clip.signal, clip.sample_rate)
         windows = None
@@ -157,6 +166,7 @@ result = session.get_result(st.session_state, session.DETECT_RESULT, key)
 if result is None:
     st.stop()
 
+predictor = current_predictor()
 clip = result.outputs["clip"]
 prediction = result.outputs["prediction"]
 explanation = result.outputs["explanation"]

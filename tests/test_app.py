@@ -72,6 +72,47 @@ def test_model_card_and_predictions(checkpoints: Path) -> None:
     assert cache.measure_latency(predictor, seconds=1.0, repeats=1) > 0
 
 
+def test_default_preloads_in_the_background_once(checkpoints: Path) -> None:
+    future = cache.preload("default")
+    assert cache.preload("default") is future  # once per process and folder
+    predictor = cache.load("default")
+    assert predictor is future.result()
+    assert not cache.needs_enrolment("default")
+
+
+def test_a_failed_preload_raises_at_load_and_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ser_core.errors import CheckpointError
+
+    monkeypatch.setenv("SER_CHECKPOINTS", str(tmp_path))
+    assert cache.preload("default") is None  # nothing to load
+    (tmp_path / "default").mkdir()
+    (tmp_path / "default" / "config.json").write_text("{not json")
+    failed = cache.preload("default")
+    assert failed is not None
+    with pytest.raises(CheckpointError, match="config.json"):
+        cache.load("default")
+    assert cache.preload("default") is not failed
+
+
+def test_the_first_page_needs_no_torch() -> None:
+    """What the app imports before its first page is drawn leaves torch to the background load
+    (importing torch alone takes about 2 s here)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "import pages._shared, ser_core.app_support.plots, ser_core.features\n"
+        "print(sorted(m for m in ('torch', 'scipy.signal') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"
+
+
 # ----------------------------------------------------------------------------- AppTest
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_renders(checkpoints: Path, page: str) -> None:
@@ -234,6 +275,7 @@ def test_detect_with_a_speaker_adapted_model_asks_for_an_enrolment(
     adapted_checkpoints: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SER_CHECKPOINTS", str(adapted_checkpoints))
+    assert cache.needs_enrolment("default")
     at = _app()
     clip = ("clip.wav", to_wav_bytes(synthetic_vowel(2.0)), "audio/wav")
     at.file_uploader(key="detect.upload").set_value(clip).run()

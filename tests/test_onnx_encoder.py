@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from ser_core.encoders import WHISPER_SOURCES, load_encoder, load_whisper_encoder, onnx_whisper
-from ser_core.encoders.whisper import converted_whisper_dir
+from ser_core.encoders.whisper import _mel_filters, converted_whisper_dir
 from ser_core.errors import AudioInputError, CheckpointError
 from ser_core.features.encoder_states import cached_encoder, clear_encoder_cache
 
@@ -152,8 +152,22 @@ def test_a_failed_export_falls_back_to_torch_with_a_warning(
         clear_encoder_cache()
 
 
+def test_the_mel_filterbank_is_saved_with_the_export(encoders) -> None:  # type: ignore[no-untyped-def]
+    """Loading reads the saved filterbank (librosa's filters import scipy.signal, ~1.5 s); a
+    missing or damaged file is recomputed and rewritten."""
+    folder = converted_whisper_dir(NAME)
+    path = folder / onnx_whisper.MEL_FILTERS_FILE.format(n_mels=80)
+    reference = _mel_filters(80)
+    assert path.is_file()
+    assert torch.equal(torch.from_numpy(np.load(path)), reference)
+    path.write_bytes(b"not an array")
+    assert torch.equal(onnx_whisper.OnnxWhisperEncoder(folder, NAME).mel_filters, reference)
+    assert np.load(path).shape == (80, 201)
+
+
 def test_predicting_with_a_whisper_head_never_imports_transformers(tmp_path: Path) -> None:
-    """What keeps the app's cold start short: an ONNX encoder and a saved head, no transformers."""
+    """What keeps the app's cold start short: an ONNX encoder, the saved filterbank and a saved
+    head; neither transformers nor scipy.signal is imported."""
     from ser_core.models import create_model
 
     onnx_whisper.load_onnx_whisper_encoder(NAME)  # exported in this test process, not there
@@ -168,7 +182,8 @@ def test_predicting_with_a_whisper_head_never_imports_transformers(tmp_path: Pat
         "r = p.predict_signal(np.random.default_rng(0).normal(0, 0.1, 48000).astype('float32'),"
         " 16000)\n"
         "e = p.explain(np.random.default_rng(1).normal(0, 0.1, 48000).astype('float32'), 16000)\n"
-        "print(r.label, e.map.shape, 'transformers' in sys.modules)\n"
+        "print(r.label, e.map.shape, 'scipy.signal' in sys.modules,"
+        " 'transformers' in sys.modules)\n"
     )
     env = {**os.environ}
     env.pop(onnx_whisper.RUNTIME_ENV, None)
@@ -176,6 +191,7 @@ def test_predicting_with_a_whisper_head_never_imports_transformers(tmp_path: Pat
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    label, *_, imported = out.stdout.split()
+    label, *_, scipy_signal, imported = out.stdout.split()
     assert label in ("calm", "loud")
+    assert scipy_signal == "False", "loading a Whisper head imported scipy.signal"
     assert imported == "False", "loading a Whisper head imported transformers"

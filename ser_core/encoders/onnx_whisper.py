@@ -32,6 +32,7 @@ import torch
 
 from ser_core.encoders.base import EncoderOutput, SpeechEncoder, as_signal
 from ser_core.encoders.whisper import (
+    N_FFT,
     WhisperEncoderWrapper,
     WhisperFrontEnd,
     _cache_metadata,
@@ -56,6 +57,8 @@ RUNTIME_ENV = "SER_ENCODER_RUNTIME"
 STATES_FILE = "encoder.onnx"
 ATTENTIONS_FILE = "encoder_attentions.onnx"
 META_FILE = "onnx.json"
+#: The log-mel filterbank, saved so loading skips librosa (its filters import scipy.signal, ~1.5 s).
+MEL_FILTERS_FILE = "mel_filters_{n_mels}.npy"
 
 
 def onnx_runtime_available() -> bool:
@@ -197,7 +200,7 @@ class OnnxWhisperEncoder(WhisperFrontEnd, SpeechEncoder):
         self.hidden_size = int(meta["hidden_size"])
         self.num_heads = int(meta["num_heads"])
         self.max_mel_frames = int(meta["max_mel_frames"])
-        self.mel_filters = _mel_filters(self.n_mels)
+        self.mel_filters = _saved_mel_filters(self.folder, self.n_mels)
         self._options = ort.SessionOptions()
         self._options.intra_op_num_threads = threads or torch.get_num_threads()
         self._options.inter_op_num_threads = 1
@@ -272,6 +275,29 @@ class OnnxWhisperEncoder(WhisperFrontEnd, SpeechEncoder):
             for piece in self.windows(samples)
         ]
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+def _saved_mel_filters(folder: Path, n_mels: int) -> torch.Tensor:
+    """Whisper's mel filterbank from ``folder``, computed (and saved when writable) the first
+    time."""
+    path = folder / MEL_FILTERS_FILE.format(n_mels=n_mels)
+    expected = (n_mels, N_FFT // 2 + 1)
+    try:
+        saved = np.load(path, allow_pickle=False)
+        if saved.shape == expected and saved.dtype == np.float32:
+            return torch.from_numpy(saved)
+    except (OSError, ValueError):
+        pass
+    filters = _mel_filters(n_mels)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
+        with os.fdopen(fd, "wb") as handle:
+            np.save(handle, filters.numpy(), allow_pickle=False)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only cache: compute it at every load instead
+    return filters
 
 
 def load_onnx_whisper_encoder(name: str, rebuild: bool = False) -> OnnxWhisperEncoder:

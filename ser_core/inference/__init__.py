@@ -6,7 +6,14 @@
 
 See :mod:`ser_core.inference.predictor` for the :class:`Predictor` API and
 :mod:`ser_core.inference.checkpoint` for where named checkpoints are looked up.
+
+The checkpoint helpers are light; the predictor names import torch on first use (module-level
+``__getattr__``), so listing checkpoints (the app's first page) does not wait for torch.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ser_core.inference.checkpoint import (
     CHECKPOINTS_ENV,
@@ -16,12 +23,18 @@ from ser_core.inference.checkpoint import (
     read_config,
     resolve_checkpoint,
 )
-from ser_core.inference.predictor import (
-    EXPLANATION_KINDS,
-    Explanation,
-    Prediction,
-    Predictor,
-    load_predictor,
+
+if TYPE_CHECKING:
+    from ser_core.inference.predictor import (
+        EXPLANATION_KINDS,
+        Explanation,
+        Prediction,
+        Predictor,
+        load_predictor,
+    )
+
+_PREDICTOR_NAMES = frozenset(
+    {"EXPLANATION_KINDS", "Explanation", "Prediction", "Predictor", "load_predictor"}
 )
 
 __all__ = [
@@ -37,3 +50,11 @@ __all__ = [
     "read_config",
     "resolve_checkpoint",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PREDICTOR_NAMES:
+        from ser_core.inference import predictor
+
+        return getattr(predictor, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ser_core.app_support.cache import preload
+from ser_core.app_support.preload import preload
 
 # First of all: the default model loads in a background thread while the page draws and the
 # user picks a clip (torch's import alone takes about 2 s here).

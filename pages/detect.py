@@ -132,7 +132,6 @@ if pressed:
         with st.spinner("Predicting…"):
             predictor = current_predictor()
             prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
-            explanation = predictor.explain(clip.signal, clip.sample_rate)
         windows = None
         if clip.duration > LONG_CLIP_SECONDS:
             bar = st.progress(0.0, text="Emotion timeline over sliding windows…")
@@ -155,7 +154,7 @@ if pressed:
             {
                 "clip": clip,
                 "prediction": prediction,
-                "explanation": explanation,
+                "explanation": None,  # computed below, once the label is on screen
                 "windows": windows,
                 "model": model,
             },
@@ -169,7 +168,6 @@ if result is None:
 predictor = current_predictor()
 clip = result.outputs["clip"]
 prediction = result.outputs["prediction"]
-explanation = result.outputs["explanation"]
 windows = result.outputs["windows"]
 
 left, right = st.columns([1, 2])
@@ -194,6 +192,16 @@ with right:
 mel_config = LogMelConfig()
 mel = extract(mel_config, clip.signal, clip.sample_rate)
 mel_times = frame_times(mel_config, mel.shape[1])
+
+explanation = result.outputs["explanation"]
+if explanation is None:
+    try:
+        with st.spinner("Explaining…"):
+            explanation = predictor.explain(clip.signal, clip.sample_rate)
+    except SERError as error:
+        show_error(error)
+        st.stop()
+    result.outputs["explanation"] = explanation
 
 tab_wave, tab_mel, tab_explain = st.tabs(["Waveform", "Mel spectrogram", "Explanation"])
 with tab_wave:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ser_core.app_support import cache, server
+from ser_core.app_support import cache, preload, server
 from ser_core.app_support.demo import build_demo_checkpoints
 from ser_core.app_support.samples import synthetic_vowel, to_wav_bytes
 
@@ -73,8 +73,8 @@ def test_model_card_and_predictions(checkpoints: Path) -> None:
 
 
 def test_default_preloads_in_the_background_once(checkpoints: Path) -> None:
-    future = cache.preload("default")
-    assert cache.preload("default") is future  # once per process and folder
+    future = preload.preload("default")
+    assert preload.preload("default") is future  # once per process and folder
     predictor = cache.load("default")
     assert predictor is future.result()
     assert not cache.needs_enrolment("default")
@@ -86,14 +86,14 @@ def test_a_failed_preload_raises_at_load_and_is_tried_again(
     from ser_core.errors import CheckpointError
 
     monkeypatch.setenv("SER_CHECKPOINTS", str(tmp_path))
-    assert cache.preload("default") is None  # nothing to load
+    assert preload.preload("default") is None  # nothing to load
     (tmp_path / "default").mkdir()
     (tmp_path / "default" / "config.json").write_text("{not json")
-    failed = cache.preload("default")
+    failed = preload.preload("default")
     assert failed is not None
-    with pytest.raises(CheckpointError, match="config.json"):
+    with pytest.raises(CheckpointError, match=r"config\.json"):
         cache.load("default")
-    assert cache.preload("default") is not failed
+    assert preload.preload("default") is not failed
 
 
 def test_the_first_page_needs_no_torch() -> None:

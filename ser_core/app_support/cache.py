@@ -8,9 +8,7 @@ themselves stay plain and unit-tested.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 # Only the light checkpoint helpers here: the app's first page renders before torch is imported.
+from ser_core.app_support.preload import preloaded
 from ser_core.inference import DEFAULT_CHECKPOINT, available_checkpoints, checkpoints_dir
 
 if TYPE_CHECKING:
@@ -33,7 +32,6 @@ __all__ = [
     "model_card",
     "needs_enrolment",
     "predictions_path",
-    "preload",
 ]
 
 
@@ -203,61 +201,17 @@ def needs_enrolment(name: str) -> bool:
     return bool(isinstance(config, dict) and config.get("speaker_adapted", False))
 
 
-# Background loads, one per (checkpoint folder, name) and process; see preload().
-_preloads: dict[tuple[str, str], Future[Predictor]] = {}
-_preloads_lock = threading.Lock()
-_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ser-preload")
-
-
-def _load_warm(name: str) -> Predictor:
-    """Load a checkpoint and explain once, so the first click pays no one-off costs (torch's
-    and ONNX Runtime's first runs, the attention graph). The mel view's librosa imports are
-    left to the page: here they would delay the first label by a second or more."""
-    from ser_core.app_support.samples import synthetic_vowel
-    from ser_core.inference import load_predictor
-
-    predictor = load_predictor(name)  # (predicts once itself)
-    if not predictor.speaker_adapted:  # (these explain only after an enrolment)
-        predictor.explain(synthetic_vowel(1.0, 150.0, 120.0, seed=0), 16000)
-    return predictor
-
-
-def preload(name: str = DEFAULT_CHECKPOINT) -> Future[Predictor] | None:
-    """Start loading a checkpoint in a background thread, once per process and folder; None
-    when there is no such checkpoint.
-
-    The app calls this for ``default`` before anything else, so torch's import and the model's
-    load (about 3 s here) overlap with the page drawing and the user choosing a clip;
-    :func:`load` then waits for it.
-    """
-    key = (str(checkpoints_dir()), name)
-    with _preloads_lock:
-        future = _preloads.get(key)
-        if future is None:
-            if not (checkpoints_dir() / name / "config.json").is_file():
-                return None
-            future = _preloads[key] = _loader.submit(_load_warm, name)
-    return future
-
-
 def load(name: str) -> Predictor:
-    """Load a predictor by checkpoint name, or wait for its :func:`preload` (the app caches
-    this with ``st.cache_resource``).
+    """Load a predictor by checkpoint name, or wait for its background
+    :func:`~ser_core.app_support.preload.preload` (the app caches this with
+    ``st.cache_resource``).
 
     Raises:
-        CheckpointError: and any error of the load (a failed preload raises it here).
+        CheckpointError: the checkpoint cannot be loaded.
     """
-    key = (str(checkpoints_dir()), name)
-    with _preloads_lock:
-        future = _preloads.get(key)
-    if future is not None:
-        try:
-            return future.result()
-        except BaseException:
-            with _preloads_lock:  # a failed preload is not kept: the next call tries again
-                if _preloads.get(key) is future:
-                    del _preloads[key]
-            raise
+    predictor = preloaded(name)
+    if predictor is not None:
+        return predictor
     from ser_core.inference import load_predictor
 
     return load_predictor(name)

@@ -43,12 +43,17 @@ if frame.empty:
 
 c1, c2, c3 = st.columns(3)
 present = [c for c in GROUP_COLUMNS if c in frame.columns and frame[c].notna().any()]
-by = c1.selectbox("Break down by", present, key="bias.by")
+by = c1.selectbox("Break down by", present, key=session.BIAS_BY)
 metric = c2.selectbox(
     "Metric", list(METRICS), format_func=METRICS.__getitem__, key=session.BIAS_METRIC
 )
+# No 0: without resamples the intervals (the error bars) would vanish without a word.
 n_boot = c3.select_slider(
-    "Bootstrap resamples", [0, 100, 200, 500, 1000], value=200, key="bias.n_boot"
+    "Bootstrap resamples",
+    [100, 200, 500, 1000],
+    value=200,
+    key=session.BIAS_N_BOOT,
+    help="Resamples of the 95 % intervals: more is steadier and slower.",
 )
 
 
@@ -80,51 +85,84 @@ def group_table(
 
 by_group, overall, gaps = group_table(tuple(models), tuple(corpora), by, metric, n_boot)
 st.subheader(f"{METRICS[metric]} by {by}")
-st.plotly_chart(plots.group_metric_figure(by_group, metric, color="model"), key="bias.groups")
+st.plotly_chart(
+    plots.group_metric_figure(by_group, metric, color="model"),
+    key=session.chart_key("bias", "groups"),
+)
 st.markdown("**Gap between groups** (largest − smallest, groups with at least 5 utterances)")
-st.dataframe(gaps.reset_index(), hide_index=True, key="bias.gaps")
-st.dataframe(by_group.reset_index(), hide_index=True, key="bias.table")
+st.dataframe(gaps.reset_index(), hide_index=True, key=session.BIAS_GAPS)
+st.download_button(
+    "Download the gaps (CSV)",
+    gaps.reset_index().to_csv(index=False).encode(),
+    f"gaps_{by}_{metric}.csv",
+    "text/csv",
+    key=session.BIAS_GAPS_CSV,
+)
+st.dataframe(by_group.reset_index(), hide_index=True, key=session.BIAS_TABLE)
 st.download_button(
     "Download the group table (CSV)",
     by_group.reset_index().to_csv(index=False).encode(),
     f"breakdown_{by}_{metric}.csv",
     "text/csv",
-    key="bias.csv",
+    key=session.BIAS_CSV,
 )
 
 st.subheader("Confusions")
-model = st.selectbox("Model", models, key="bias.confusion_model")
+model = st.selectbox("Model", models, key=session.BIAS_CONFUSION_MODEL)
 part = _drop_empty(frame[frame["model"] == model])
 labels = prediction_labels(part)
 left, right = st.columns(2)
 counts = confusion(part["true"], part["predicted"], labels)
 shares = confusion(part["true"], part["predicted"], labels, normalize="true")
-left.plotly_chart(plots.confusion_figure(counts, title="Counts"), key="bias.cm_counts")
+left.plotly_chart(
+    plots.confusion_figure(counts, title="Counts"), key=session.chart_key("bias", "cm_counts")
+)
 right.plotly_chart(
     plots.confusion_figure(
         shares, normalized=True, title="Row-normalised (recall on the diagonal)"
     ),
-    key="bias.cm_shares",
+    key=session.chart_key("bias", "cm_shares"),
+)
+# Rows: true label, columns: predicted (the index keeps the true labels in the CSV).
+left.download_button(
+    "Download the counts (CSV)",
+    counts.to_csv().encode(),
+    f"confusion_counts_{model}.csv",
+    "text/csv",
+    key=session.BIAS_COUNTS_CSV,
+)
+right.download_button(
+    "Download the row-normalised shares (CSV)",
+    shares.to_csv().encode(),
+    f"confusion_shares_{model}.csv",
+    "text/csv",
+    key=session.BIAS_SHARES_CSV,
 )
 st.markdown("**Most frequent confusions**")
-st.dataframe(
-    top_confusions(part["true"], part["predicted"], labels, k=8), hide_index=True, key="bias.top"
+top = top_confusions(part["true"], part["predicted"], labels, k=8)
+st.dataframe(top, hide_index=True, key=session.BIAS_TOP)
+st.download_button(
+    "Download the top confusions (CSV)",
+    top.to_csv(index=False).encode(),
+    f"top_confusions_{model}.csv",
+    "text/csv",
+    key=session.BIAS_TOP_CSV,
 )
 
 st.subheader("Utterances the model gets wrong")
 group_values = ["(all)", *sorted(part[by].dropna().astype(str).unique())]
-value = st.selectbox(f"Only {by} =", group_values, key="bias.filter")
+value = st.selectbox(f"Only {by} =", group_values, key=session.BIAS_FILTER)
 subset = part if value == "(all)" else part[part[by].astype(str) == value]
 wrong = subset[subset["true"].astype(str) != subset["predicted"].astype(str)]
 show = [c for c in ("path", "speaker", "gender", "text", "true", "predicted") if c in wrong]
 st.caption(f"{len(wrong)} of {len(subset)} wrong")
-st.dataframe(wrong[show + prob_columns(wrong)], hide_index=True, key="bias.wrong")
+st.dataframe(wrong[show + prob_columns(wrong)], hide_index=True, key=session.BIAS_WRONG)
 st.download_button(
     "Download the errors (CSV)",
     wrong.to_csv(index=False).encode(),
     "errors.csv",
     "text/csv",
-    key="bias.wrong_csv",
+    key=session.BIAS_WRONG_CSV,
 )
 
 if HUMAN_COLUMN in part.columns and part[HUMAN_COLUMN].notna().any():
@@ -138,12 +176,14 @@ if HUMAN_COLUMN in part.columns and part[HUMAN_COLUMN].notna().any():
         f"vs misses {s.get('human_pct_when_wrong', nan):.1f} %. A positive ρ means the model "
         "fails where listeners fail."
     )
-    st.plotly_chart(plots.human_vs_model_figure(agreement.per_file), key="bias.human")
-    st.dataframe(agreement.by_bin.reset_index(), hide_index=True, key="bias.human_bins")
+    st.plotly_chart(
+        plots.human_vs_model_figure(agreement.per_file), key=session.chart_key("bias", "human")
+    )
+    st.dataframe(agreement.by_bin.reset_index(), hide_index=True, key=session.BIAS_HUMAN_BINS)
     st.download_button(
         "Download per-file agreement (CSV)",
         agreement.per_file.to_csv(index=False).encode(),
         "human_agreement.csv",
         "text/csv",
-        key="bias.human_csv",
+        key=session.BIAS_HUMAN_CSV,
     )

@@ -17,7 +17,7 @@ from pages._shared import (
     require_models,
     show_error,
 )
-from ser_core.app_support import plots, session
+from ser_core.app_support import cache, plots, session
 from ser_core.errors import SERError
 from ser_core.features import LogMelConfig, extract, frame_times
 
@@ -26,7 +26,9 @@ st.title("Compare models on one clip")
 names = require_models(distinct=True)
 
 upload = st.file_uploader(
-    "Audio file", type=["wav", "flac", "ogg", "mp3", "m4a", "webm", "opus"], key="compare.upload"
+    "Audio file",
+    type=["wav", "flac", "ogg", "mp3", "m4a", "webm", "opus"],
+    key=session.COMPARE_UPLOAD,
 )
 source: Any
 if upload is not None:
@@ -34,27 +36,47 @@ if upload is not None:
 else:
     synthetic = get_synthetic_samples()
     titles = [s.title for s in synthetic]
-    chosen = st.selectbox("…or a synthetic sample (no emotion label)", titles, key="compare.sample")
+    chosen = st.selectbox(
+        "…or a synthetic sample (no emotion label)", titles, key=session.COMPARE_SAMPLE
+    )
     picked = synthetic[titles.index(chosen)]
     source, audio = picked.source(), picked.audio_bytes()
 st.audio(audio)
 
-key = clip_id(source, *names)
-if st.button("Run every model", type="primary", key="compare.button"):
+NEEDS_ENROLMENT = "needs enrolment"
+ADAPTED = "adapted to the enrolled speaker"
+
+enrolments = st.session_state.get(session.ENROLMENTS, {})
+# An enrolment made after the run changes the key, so its model's row is not left stale.
+key = clip_id(source, *names, *(f"enrolled:{n}" for n in names if n in enrolments))
+if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
     clip = read_clip(source)
     if clip is None:
         st.stop()
     outputs: dict[str, Any] = {"clip": clip, "rows": [], "explanations": {}, "probs": {}}
     bar = st.progress(0.0, text="Running the models…")
-    skipped = []
     for i, name in enumerate(names):
+        bar.progress(i / len(names), text=f"Running {name}…")
+        enrolment = enrolments.get(name)
+        if cache.needs_enrolment(name) and enrolment is None:
+            # Needs the user's voice first: listed without a prediction (and without loading it).
+            card = cache.model_card(name)
+            outputs["rows"].append(
+                {
+                    "model": name,
+                    "architecture": card.architecture,
+                    "label": None,
+                    "confidence": None,
+                    "latency_ms": None,
+                    "trained on": ", ".join(card.corpora) or "?",
+                    "test UA": card.test_ua,
+                    "note": NEEDS_ENROLMENT,
+                }
+            )
+            continue
         try:
             predictor = get_predictor(name)
-            enrolment = st.session_state.get(session.ENROLMENTS, {}).get(name)
-            if predictor.speaker_adapted:
-                if enrolment is None:
-                    skipped.append(name)  # needs the user's voice first: not an error
-                    continue
+            if predictor.speaker_adapted and enrolment is not None:
                 predictor = predictor.adapted_to(enrolment)
             prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
             explanation = predictor.explain(clip.signal, clip.sample_rate)
@@ -71,17 +93,12 @@ if st.button("Run every model", type="primary", key="compare.button"):
                 "latency_ms": prediction.latency * 1000,
                 "trained on": ", ".join(card.corpora) or "?",
                 "test UA": card.test_ua,
+                "note": ADAPTED if predictor.speaker_adapted else "",
             }
         )
         outputs["probs"][name] = prediction.probabilities
         outputs["explanations"][name] = explanation
-        bar.progress((i + 1) / len(names), text=f"{name} done")
     bar.empty()
-    if skipped:
-        st.info(
-            f"Skipped the speaker-adapted model(s) {', '.join(skipped)}: enrol a speaker for "
-            "them on the Detect page (Speaker enrolment) to compare them too."
-        )
     session.set_result(st.session_state, session.COMPARE_RESULT, session.ClipResult(key, outputs))
 
 result = session.get_result(st.session_state, session.COMPARE_RESULT, key)
@@ -89,35 +106,46 @@ if result is None or not result.outputs["rows"]:
     st.stop()
 
 table = pd.DataFrame(result.outputs["rows"])
+waiting = table.loc[table["note"] == NEEDS_ENROLMENT, "model"].tolist()
+if waiting:
+    st.info(
+        f"{', '.join(waiting)} {'is' if len(waiting) == 1 else 'are'} speaker-adapted: enrol a "
+        "speaker on the Detect page (Speaker enrolment), then run again to compare "
+        f"{'it' if len(waiting) == 1 else 'them'} too."
+    )
+predicted = table[table["note"] != NEEDS_ENROLMENT]
+if predicted.empty:
+    st.dataframe(table, hide_index=True, key=session.COMPARE_TABLE)
+    st.stop()
 probs = pd.DataFrame(result.outputs["probs"]).T  # models × labels (NaN: label not in a model)
 ensemble = probs.mean(axis=0, skipna=True)
 ensemble = ensemble / ensemble.sum()
-majority = table["label"].mode().iloc[0]
-agreement = float((table["label"] == majority).mean())
+majority = predicted["label"].mode().iloc[0]
+agreement = float((predicted["label"] == majority).mean())
 
 c1, c2, c3 = st.columns(3)
 c1.metric("Ensemble (mean) prediction", str(ensemble.idxmax()))
 c2.metric("Most common label", majority)
-c3.metric("Models agreeing", f"{agreement:.0%}", help=f"{len(table)} models")
+c3.metric("Models agreeing", f"{agreement:.0%}", help=f"{len(predicted)} models with a prediction")
 
 st.dataframe(
     table.style.format(
         {"confidence": "{:.0%}", "latency_ms": "{:.0f}", "test UA": "{:.1%}"}, na_rep="–"
     ),
     hide_index=True,
-    key="compare.table",
+    key=session.COMPARE_TABLE,
 )
-st.plotly_chart(plots.compare_figure(table), key="compare.chart")
+st.plotly_chart(plots.compare_figure(predicted), key=session.chart_key("compare", "chart"))
 st.plotly_chart(
     plots.probability_figure(ensemble.to_dict(), title="Ensemble: mean probability"),
-    key="compare.ensemble",
+    key=session.chart_key("compare", "ensemble"),
 )
 st.download_button(
     "Download the table (CSV)",
     table.to_csv(index=False).encode(),
     "compare.csv",
     "text/csv",
-    key="compare.csv",
+    key=session.COMPARE_CSV,
 )
 
 st.subheader("Explanations")
@@ -141,5 +169,5 @@ for i, (name, explanation) in enumerate(explanations.items()):
                 title=f"{name}: {explanation.method} for {explanation.label}",
                 height=240,
             ),
-            key=f"compare.explain.{name}",
+            key=session.chart_key("compare", "explain", name),
         )

@@ -24,7 +24,7 @@ st.caption(
 )
 
 names = require_models()
-model = st.selectbox("Model", names, key="live.model")
+model = st.selectbox("Model", names, key=session.LIVE_MODEL)
 predictor = get_predictor(model)
 if predictor.speaker_adapted:
     enrolment = st.session_state.get(session.ENROLMENTS, {}).get(model)
@@ -99,7 +99,7 @@ def panel() -> None:
                 time_column="time",
                 title="Emotion over time (last 2 minutes)",
             ),
-            key="live.timeline",
+            key=session.chart_key("live", "timeline"),
         )
 
 
@@ -110,8 +110,8 @@ left.download_button(
     live.to_csv(),
     "live_emotion_timeline.csv",
     "text/csv",
-    key="live.csv",
+    key=session.LIVE_CSV,
 )
-if right.button("Clear the timeline", key="live.clear"):
+if right.button("Clear the timeline", key=session.LIVE_CLEAR):
     live.reset()
     st.rerun()

@@ -11,6 +11,7 @@ from pages._shared import (
     clip_id,
     corpora_root,
     get_corpus_samples,
+    get_exported,
     get_predictor,
     get_synthetic_samples,
     read_clip,
@@ -23,7 +24,8 @@ from ser_core.errors import SERError
 from ser_core.features import LogMelConfig, extract, frame_times
 
 if TYPE_CHECKING:
-    from ser_core.inference import Predictor
+    from ser_core.audio import AudioClip
+    from ser_core.inference import Prediction, Predictor
 
 LONG_CLIP_SECONDS = 6.0
 UPLOAD_TYPES = ["wav", "flac", "ogg", "oga", "opus", "mp3", "m4a", "aac", "aif", "aiff", "webm"]
@@ -50,8 +52,10 @@ if cache.needs_enrolment(model):
             accept_multiple_files=True,
             key=session.ENROL_UPLOAD,
         )
-        if clips and st.button("Enrol this speaker", key="detect.enrol"):
-            decoded = [c for c in (read_clip(f) for f in clips) if c is not None]
+        recording = st.audio_input("…or record the voice", key=session.ENROL_RECORD)
+        sources = [*(clips or []), *([recording] if recording is not None else [])]
+        if sources and st.button("Enrol this speaker", key=session.ENROL_BUTTON):
+            decoded = [c for c in (read_clip(f) for f in sources) if c is not None]
             if decoded:
                 try:
                     enrolments[model] = get_predictor(model).enrolment(
@@ -68,8 +72,23 @@ def current_predictor() -> Predictor:
     """The chosen model, adapted to this session's enrolment when it has one; loaded only when
     needed, so the page draws while the model loads in the background."""
     predictor = get_predictor(model)
-    enrolment = st.session_state.get(session.ENROLMENTS, {}).get(model)
+    enrolment = session_enrolment()
     return predictor if enrolment is None else predictor.adapted_to(enrolment)
+
+
+def session_enrolment() -> Any:
+    """This session's enrolment for the chosen model, or None."""
+    return st.session_state.get(session.ENROLMENTS, {}).get(model)
+
+
+def predict(clip: AudioClip) -> tuple[Prediction, str]:
+    """The clip's prediction and the architecture that made it: the exported pipeline when the
+    checkpoint has one (no torch needed, so a cold start labels sooner), else the predictor."""
+    exported = None if session_enrolment() is not None else get_exported(model)
+    if exported is not None and exported.supports(clip.duration):
+        return exported.predict_signal(clip.signal, clip.sample_rate), exported.model_name
+    predictor = current_predictor()
+    return predictor.predict_signal(clip.signal, clip.sample_rate), predictor.model_name
 
 
 mode = st.radio("Audio", MODES, key=session.DETECT_INPUT_MODE, horizontal=True)
@@ -122,7 +141,7 @@ if audio_bytes is not None:
     st.audio(audio_bytes)
 
 key = clip_id(source, model)
-pressed = st.button("Detect", type="primary", key="detect.button")
+pressed = st.button("Detect", type="primary", key=session.DETECT_BUTTON)
 if pressed:
     clip = read_clip(source)
     if clip is None:
@@ -130,8 +149,7 @@ if pressed:
         st.stop()
     try:
         with st.spinner("Predicting…"):
-            predictor = current_predictor()
-            prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
+            prediction, model_name = predict(clip)
         windows = None
         if clip.duration > LONG_CLIP_SECONDS:
             bar = st.progress(0.0, text="Emotion timeline over sliding windows…")
@@ -139,7 +157,7 @@ if pressed:
             def progress(done: int, total: int) -> None:
                 bar.progress(done / max(total, 1), text=f"Windows {done}/{total}")
 
-            windows = predictor.predict_windows(
+            windows = current_predictor().predict_windows(
                 clip.signal, clip.sample_rate, win_dur=3.0, hop_dur=1.0, progress=progress
             )
             bar.empty()
@@ -157,6 +175,7 @@ if pressed:
                 "explanation": None,  # computed below, once the label is on screen
                 "windows": windows,
                 "model": model,
+                "model_name": model_name,
             },
         ),
     )
@@ -165,7 +184,6 @@ result = session.get_result(st.session_state, session.DETECT_RESULT, key)
 if result is None:
     st.stop()
 
-predictor = current_predictor()
 clip = result.outputs["clip"]
 prediction = result.outputs["prediction"]
 windows = result.outputs["windows"]
@@ -175,7 +193,7 @@ with left:
     st.metric("Predicted emotion", prediction.label)
     confidence = prediction.probabilities[prediction.label]
     st.caption(
-        f"Confidence {confidence:.0%} · model **{model}** ({predictor.model_name}) · "
+        f"Confidence {confidence:.0%} · model **{model}** ({result.outputs['model_name']}) · "
         f"latency {prediction.latency * 1000:.0f} ms · clip {clip.duration:.1f} s"
     )
     if sample is not None and sample.synthetic:
@@ -186,9 +204,10 @@ with left:
 with right:
     st.plotly_chart(
         plots.probability_figure(prediction.probabilities, predicted=prediction.label),
-        key="detect.probabilities",
+        key=session.chart_key("detect", "probabilities"),
     )
 
+predictor = current_predictor()  # (on a cold start, this waits for torch: after the label)
 mel_config = LogMelConfig()
 mel = extract(mel_config, clip.signal, clip.sample_rate)
 mel_times = frame_times(mel_config, mel.shape[1])
@@ -205,9 +224,12 @@ if explanation is None:
 
 tab_wave, tab_mel, tab_explain = st.tabs(["Waveform", "Mel spectrogram", "Explanation"])
 with tab_wave:
-    st.plotly_chart(plots.waveform_figure(clip.signal, clip.sample_rate), key="detect.wave")
+    st.plotly_chart(
+        plots.waveform_figure(clip.signal, clip.sample_rate),
+        key=session.chart_key("detect", "wave"),
+    )
 with tab_mel:
-    st.plotly_chart(plots.mel_figure(mel, mel_times), key="detect.mel")
+    st.plotly_chart(plots.mel_figure(mel, mel_times), key=session.chart_key("detect", "mel"))
 with tab_explain:
     st.caption(
         f"{explanation.method} map for **{explanation.label}** ({explanation.kind}); brighter = "
@@ -223,17 +245,20 @@ with tab_explain:
             mel_times=mel_times,
             feature_names=explanation.feature_names,
         ),
-        key="detect.explanation",
+        key=session.chart_key("detect", "explanation"),
     )
 
 if windows is not None and len(windows):
     st.subheader("Emotion over time")
     st.caption("3 s windows every second; probability of each emotion per window.")
-    st.plotly_chart(plots.timeline_figure(windows, labels=predictor.labels), key="detect.timeline")
+    st.plotly_chart(
+        plots.timeline_figure(windows, labels=predictor.labels),
+        key=session.chart_key("detect", "timeline"),
+    )
     st.download_button(
         "Download the timeline (CSV)",
         windows.to_csv(index=False).encode(),
         file_name="emotion_timeline.csv",
         mime="text/csv",
-        key="detect.timeline_csv",
+        key=session.DETECT_TIMELINE_CSV,
     )

@@ -288,10 +288,57 @@ def test_detect_with_a_speaker_adapted_model_asks_for_an_enrolment(
         for i in range(2)
     ]
     at.file_uploader(key="detect.enrol_upload").set_value(enrolment).run()
+    at.audio_input(key="detect.enrol_record").upload(  # a third clip, from the microphone
+        "recording.wav", to_wav_bytes(synthetic_vowel(2.0, 160.0))
+    ).run()
     at.button(key="detect.enrol").click().run()
     assert not at.exception, at.exception
-    assert any("Enrolled 2 clip(s)" in s.value for s in at.success)
+    assert any("Enrolled 3 clip(s)" in s.value for s in at.success)
     at.button(key="detect.button").click().run()
     assert not at.exception, at.exception
     assert not _errors(at)
     assert at.metric and at.metric[0].value in cache.load("default").labels
+
+
+@pytest.fixture(scope="module")
+def exported_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An (untrained) whisper_tiny head as ``default``, with its exported pipeline in the cache."""
+    from ser_core.inference import load_predictor
+    from ser_core.inference.exported import export_head
+    from ser_core.models import create_model
+
+    base = tmp_path_factory.mktemp("exported") / "checkpoints"
+    model = create_model("whisper_tiny", 2, layer_pooling="per_layer")
+    model.labels = ["calm", "loud"]
+    model.save_pretrained(base / "default")
+    export_head(load_predictor(base / "default"))
+    return base
+
+
+def test_detect_labels_with_the_exported_pipeline_then_explains(
+    exported_checkpoints: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exported checkpoint gives Detect's label without torch; the views follow."""
+    from ser_core.inference.exported import ExportedPredictor
+
+    monkeypatch.setenv("SER_CHECKPOINTS", str(exported_checkpoints))
+    calls: list[float] = []
+    original = ExportedPredictor.predict_signal
+
+    def counted(self, signal, sample_rate, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(signal) / sample_rate)
+        return original(self, signal, sample_rate, *args, **kwargs)
+
+    monkeypatch.setattr(ExportedPredictor, "predict_signal", counted)
+    at = _app()
+    at.file_uploader(key="detect.upload").upload(
+        "clip.wav", to_wav_bytes(synthetic_vowel(2.0)), "audio/wav"
+    )
+    at.run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    assert not _errors(at)
+    assert at.metric[0].value in ("calm", "loud")
+    assert len(calls) == 1 and calls[0] == pytest.approx(2.0, abs=0.01)
+    assert any("whisper_tiny" in c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) >= 4  # the explanation came from the torch predictor

@@ -150,3 +150,27 @@ def test_whisper_head_on_onnx_runtime_reproduces_its_committed_predictions(
     assert now["label"].tolist() == committed["predicted"].tolist()
     probabilities = committed[[f"prob_{label}" for label in predictor.labels]].to_numpy()
     assert np.abs(now[predictor.labels].to_numpy() - probabilities).max() < 1e-3
+
+
+def test_exported_whisper_head_reproduces_its_committed_predictions(corpora_dir: Path) -> None:
+    """The torch-free exported pipeline (what Detect's first label uses): same labels and
+    probabilities within 1e-3 of the committed torch predictions, on every test clip."""
+    from ser_core.audio import read_audio
+    from ser_core.inference.exported import ExportedPredictor, export_head
+
+    name = "whisper_base-emodb"
+    if not (CHECKPOINTS / name).is_dir():
+        pytest.skip(f"{name} is not shipped")
+    committed = load_predictions(CHECKPOINTS / name / "predictions.parquet")
+    export_head(load_predictor(name))
+    exported = ExportedPredictor.from_checkpoint(name)
+    worst = 0.0
+    for path, label, *probabilities in committed[
+        ["path", "predicted", *[f"prob_{c}" for c in exported.labels]]
+    ].itertuples(index=False):
+        clip = read_audio(corpora_dir / path)
+        prediction = exported.predict_signal(clip.signal, clip.sample_rate)
+        assert prediction.label == label, path
+        got = [prediction.probabilities[c] for c in exported.labels]
+        worst = max(worst, float(np.abs(np.subtract(got, probabilities)).max()))
+    assert worst < 1e-3

@@ -22,12 +22,14 @@ from ser_core.inference import DEFAULT_CHECKPOINT, available_checkpoints, checkp
 
 if TYPE_CHECKING:
     from ser_core.inference import Predictor
+    from ser_core.inference.exported import ExportedPredictor
 
 __all__ = [
     "ModelCard",
     "checkpoint_names",
     "load",
     "load_all_predictions",
+    "load_exported",
     "measure_latency",
     "model_card",
     "needs_enrolment",
@@ -86,7 +88,10 @@ class ModelCard:
         summary: one-line description of the architecture.
         explanation: the explanation method.
         input_kind: the model's input layout.
-        parameters: trainable parameters (None when unknown, e.g. the svm).
+        parameters: the model's parameters (the svm: its stored numbers; a frozen-encoder
+            head: the head alone). None when unknown.
+        encoder_parameters: parameters of the frozen pretrained encoder a head runs on but
+            does not store (None when the model has none, or its weights are not cached).
         corpora: training corpora.
         protocol: the split protocol's description.
         metrics: ``{"val": {...}, "test": {...}}`` from ``config.json``.
@@ -105,6 +110,7 @@ class ModelCard:
     explanation: str = ""
     input_kind: str = ""
     parameters: int | None = None
+    encoder_parameters: int | None = None
     corpora: list[str] = field(default_factory=list)
     protocol: str = ""
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -130,6 +136,29 @@ def model_card(name: str, predictor: Predictor | None = None) -> ModelCard:
     """
     from ser_core.models import model_info
 
+    def _frozen_encoder_parameters(encoder: object) -> int | None:
+        """Parameters of a packaged encoder's converted cache, from the safetensors header
+        alone (no torch encoder is built, no weights are read); None when it is not cached."""
+        import math
+        import re
+
+        from safetensors import SafetensorError, safe_open
+
+        from ser_core.paths import cache_dir
+
+        # Only packaged names have a converted cache (``hf:`` weights live in the HF cache).
+        if not isinstance(encoder, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", encoder):
+            return None
+        weights = cache_dir("encoders") / encoder / "model.safetensors"
+        if not weights.is_file():
+            return None
+        try:
+            with safe_open(str(weights), framework="numpy") as tensors:
+                names = tensors.keys()  # (the handle itself is not iterable)
+                return sum(math.prod(tensors.get_slice(k).get_shape()) for k in names)
+        except (OSError, SafetensorError):
+            return None
+
     folder = checkpoints_dir() / name
     config = _read_json(folder / "config.json")
     arch = str(config.get("name", name))
@@ -149,10 +178,16 @@ def model_card(name: str, predictor: Predictor | None = None) -> ModelCard:
     readme_path = folder / "README.md"
     readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else ""
     parameters = None
-    if predictor is not None and getattr(predictor.model, "is_torch", False):
+    if predictor is not None:
         from ser_core.models import count_parameters
 
-        parameters = int(count_parameters(predictor.model))
+        parameters = int(count_parameters(predictor.model)) or None  # 0: nothing to count
+    model_config = config.get("config")
+    model_config = model_config if isinstance(model_config, dict) else {}
+    encoder = model_config.get("encoder")
+    # Only a states-fed head runs on an encoder outside itself; a waveform model counts its own.
+    frozen = model_config.get("features") == "encoder_states"
+    encoder_parameters = _frozen_encoder_parameters(encoder) if frozen else None
     metrics = config.get("metrics") or {}
     return ModelCard(
         name=name,
@@ -163,6 +198,7 @@ def model_card(name: str, predictor: Predictor | None = None) -> ModelCard:
         explanation=explanation,
         input_kind=input_kind,
         parameters=parameters,
+        encoder_parameters=encoder_parameters,
         corpora=corpora,
         protocol=protocol,
         metrics={k: v for k, v in metrics.items() if isinstance(v, dict)},
@@ -231,3 +267,19 @@ def measure_latency(
         predictor.predict_signal(signal, 16000)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def load_exported(name: str) -> ExportedPredictor | None:
+    """The checkpoint's torch-free exported pipeline (from its preload, else loaded now), or
+    None when it has none: then only the torch predictor of :func:`load` serves."""
+    from ser_core.app_support.preload import preloaded_exported
+    from ser_core.errors import CheckpointError
+    from ser_core.inference.exported import ExportedPredictor
+
+    exported = preloaded_exported(name)
+    if exported is not None:
+        return exported
+    try:
+        return ExportedPredictor.from_checkpoint(name)
+    except CheckpointError:
+        return None

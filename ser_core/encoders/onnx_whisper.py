@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -31,56 +30,33 @@ import numpy as np
 import torch
 
 from ser_core.encoders.base import EncoderOutput, SpeechEncoder, as_signal
-from ser_core.encoders.whisper import (
-    N_FFT,
-    WhisperEncoderWrapper,
-    WhisperFrontEnd,
-    _cache_metadata,
-    _mel_filters,
+from ser_core.encoders.onnx_runtime import (
+    ATTENTIONS_FILE,
+    MEL_FILTERS_FILE,
+    META_FILE,
+    ONNX_FORMAT,
+    RUNTIME_ENV,
+    STATES_FILE,
+    WhisperGraphs,
+    fresh_export,
+    onnx_runtime_available,
+    preferred_runtime,
+    weights_metadata,
 )
-from ser_core.errors import CheckpointError
+from ser_core.encoders.whisper import WhisperEncoderWrapper, WhisperFrontEnd
 
 __all__ = [
+    "ATTENTIONS_FILE",
+    "MEL_FILTERS_FILE",
     "ONNX_FORMAT",
     "RUNTIME_ENV",
+    "STATES_FILE",
     "OnnxWhisperEncoder",
     "export_whisper_onnx",
     "load_onnx_whisper_encoder",
     "onnx_runtime_available",
     "preferred_runtime",
 ]
-
-#: Tag written into ``onnx.json``; bump it when the export changes.
-ONNX_FORMAT = "ser_core.whisper_onnx.v1"
-#: ``auto`` (default: ONNX Runtime when installed), ``onnx`` or ``torch``.
-RUNTIME_ENV = "SER_ENCODER_RUNTIME"
-STATES_FILE = "encoder.onnx"
-ATTENTIONS_FILE = "encoder_attentions.onnx"
-META_FILE = "onnx.json"
-#: The log-mel filterbank, saved so loading skips librosa (its filters import scipy.signal, ~1.5 s).
-MEL_FILTERS_FILE = "mel_filters_{n_mels}.npy"
-
-
-def onnx_runtime_available() -> bool:
-    """Whether ``onnxruntime`` (to run) and ``onnx`` (to export) are installed (not imported:
-    ``onnx`` alone takes most of a second)."""
-    from importlib.util import find_spec
-
-    return all(find_spec(module) is not None for module in ("onnx", "onnxruntime"))
-
-
-def preferred_runtime() -> str:
-    """``"onnx"`` or ``"torch"``: what frozen packaged encoders run on (``$SER_ENCODER_RUNTIME``).
-
-    Raises:
-        ValueError: an unknown value in the environment variable.
-    """
-    choice = os.environ.get(RUNTIME_ENV, "auto").strip().lower() or "auto"
-    if choice not in ("auto", "onnx", "torch"):
-        raise ValueError(f"{RUNTIME_ENV} must be auto, onnx or torch, not {choice!r}")
-    if choice == "auto":
-        return "onnx" if onnx_runtime_available() else "torch"
-    return choice
 
 
 class _Graph(torch.nn.Module):
@@ -99,38 +75,16 @@ class _Graph(torch.nn.Module):
         return out.hidden_states[0], torch.stack([a[0] for a in out.attentions])
 
 
-def _metadata(folder: Path, encoder: WhisperEncoderWrapper | None = None) -> dict[str, Any]:
-    """What ties the graphs to the converted weights they were exported from."""
-    weights = _cache_metadata(folder / "model.safetensors")
-    meta: dict[str, Any] = {
-        "format": ONNX_FORMAT,
-        "weights_format": weights.get("format", ""),
-        "weights_source": weights.get("source", ""),
-        "weights_size": (folder / "model.safetensors").stat().st_size,
+def _metadata(folder: Path, encoder: WhisperEncoderWrapper) -> dict[str, Any]:
+    """What ties the graphs to the converted weights, and the encoder's sizes."""
+    return {
+        **weights_metadata(folder),
+        "n_mels": encoder.n_mels,
+        "num_layers": encoder.num_layers,
+        "hidden_size": encoder.hidden_size,
+        "num_heads": encoder.num_heads,
+        "max_mel_frames": encoder.max_mel_frames,
     }
-    if encoder is not None:
-        meta.update(
-            n_mels=encoder.n_mels,
-            num_layers=encoder.num_layers,
-            hidden_size=encoder.hidden_size,
-            num_heads=encoder.num_heads,
-            max_mel_frames=encoder.max_mel_frames,
-        )
-    return meta
-
-
-def _fresh(folder: Path) -> dict[str, Any] | None:
-    """The graphs' metadata when both graphs exist and match the cached weights, else None."""
-    try:
-        meta = json.loads((folder / META_FILE).read_text())
-        current = _metadata(folder)
-    except (OSError, ValueError):
-        return None
-    if not all((folder / name).is_file() for name in (STATES_FILE, ATTENTIONS_FILE)):
-        return None
-    if any(meta.get(key) != value for key, value in current.items()):
-        return None
-    return dict(meta)
 
 
 def export_whisper_onnx(encoder: WhisperEncoderWrapper, folder: str | Path) -> Path:
@@ -174,6 +128,8 @@ class OnnxWhisperEncoder(WhisperFrontEnd, SpeechEncoder):
     """A packaged Whisper encoder run by ONNX Runtime; the same inputs and outputs as
     :class:`~ser_core.encoders.whisper.WhisperEncoderWrapper` (inference only, no gradients).
 
+    A torch face on :class:`~ser_core.encoders.onnx_runtime.WhisperGraphs`.
+
     Args:
         folder: the converted encoder's cache folder holding the exported graphs.
         name: the encoder's registry name.
@@ -185,59 +141,22 @@ class OnnxWhisperEncoder(WhisperFrontEnd, SpeechEncoder):
 
     def __init__(self, folder: str | Path, name: str, threads: int | None = None) -> None:
         super().__init__()
-        import onnxruntime as ort
-
-        self.folder = Path(folder)
-        meta = _fresh(self.folder)
-        if meta is None:
-            raise CheckpointError(
-                f"no up-to-date ONNX export of {name} in {self.folder}; "
-                "load it with cached_encoder() to export it"
-            )
+        self.graphs = WhisperGraphs(folder, name, threads=threads or torch.get_num_threads())
+        self.folder = self.graphs.folder
         self.name = name
-        self.n_mels = int(meta["n_mels"])
-        self.num_layers = int(meta["num_layers"])
-        self.hidden_size = int(meta["hidden_size"])
-        self.num_heads = int(meta["num_heads"])
-        self.max_mel_frames = int(meta["max_mel_frames"])
-        self.mel_filters = _saved_mel_filters(self.folder, self.n_mels)
-        self._options = ort.SessionOptions()
-        self._options.intra_op_num_threads = threads or torch.get_num_threads()
-        self._options.inter_op_num_threads = 1
-        self._options.log_severity_level = 3  # warnings about unused initialisers are noise
-        # Idle worker threads must not spin: torch runs the head right after on the same cores.
-        self._options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._sessions: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        self._session(STATES_FILE)  # fail now, not at the first clip
-
-    def _session(self, file: str) -> Any:
-        """The ONNX Runtime session of one graph, created on first use (thread-safe to run)."""
-        with self._lock:
-            session = self._sessions.get(file)
-            if session is None:
-                import onnxruntime as ort
-
-                try:
-                    session = ort.InferenceSession(
-                        str(self.folder / file), self._options, providers=["CPUExecutionProvider"]
-                    )
-                except Exception as error:
-                    raise CheckpointError(
-                        f"ONNX Runtime cannot read {self.folder / file} ({error}); delete the "
-                        "folder to rebuild it"
-                    ) from error
-                self._sessions[file] = session
-            return session
+        self.n_mels = self.graphs.n_mels
+        self.num_layers = self.graphs.num_layers
+        self.hidden_size = self.graphs.hidden_size
+        self.num_heads = self.graphs.num_heads
+        self.max_mel_frames = self.graphs.max_mel_frames
+        self.mel_filters = torch.from_numpy(self.graphs.mel_filters)
 
     @property
     def device(self) -> torch.device:
         return torch.device("cpu")
 
     def _run(self, mel: torch.Tensor, attentions: bool) -> list[np.ndarray]:
-        session = self._session(ATTENTIONS_FILE if attentions else STATES_FILE)
-        feed = {"mel": np.ascontiguousarray(mel.detach().cpu().numpy(), dtype=np.float32)}
-        return list(session.run(None, feed))
+        return self.graphs.run(mel.detach().cpu().numpy(), attentions)
 
     def forward(  # type: ignore[override]
         self,
@@ -269,35 +188,7 @@ class OnnxWhisperEncoder(WhisperFrontEnd, SpeechEncoder):
     def encode(self, signal: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Hidden states ``(num_layers + 1, frames, hidden_size)`` of one clip; clips over 30 s
         are encoded in consecutive 30 s windows, as the torch encoder does."""
-        samples = as_signal(signal, self.min_samples)
-        parts = [
-            torch.from_numpy(self._run(self.log_mel(piece)[None], False)[0])
-            for piece in self.windows(samples)
-        ]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-
-
-def _saved_mel_filters(folder: Path, n_mels: int) -> torch.Tensor:
-    """Whisper's mel filterbank from ``folder``, computed (and saved when writable) the first
-    time."""
-    path = folder / MEL_FILTERS_FILE.format(n_mels=n_mels)
-    expected = (n_mels, N_FFT // 2 + 1)
-    try:
-        saved = np.load(path, allow_pickle=False)
-        if saved.shape == expected and saved.dtype == np.float32:
-            return torch.from_numpy(saved)
-    except (OSError, ValueError):
-        pass
-    filters = _mel_filters(n_mels)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, filters.numpy(), allow_pickle=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only cache: compute it at every load instead
-    return filters
+        return torch.from_numpy(self.graphs.encode(as_signal(signal, self.min_samples).numpy()))
 
 
 def load_onnx_whisper_encoder(name: str, rebuild: bool = False) -> OnnxWhisperEncoder:
@@ -312,7 +203,7 @@ def load_onnx_whisper_encoder(name: str, rebuild: bool = False) -> OnnxWhisperEn
     from ser_core.encoders.whisper import converted_whisper_dir
 
     folder = converted_whisper_dir(name, rebuild=rebuild)
-    if rebuild or _fresh(folder) is None:
+    if rebuild or fresh_export(folder) is None:
         from ser_core.encoders.whisper import load_whisper_encoder
 
         export_whisper_onnx(load_whisper_encoder(name), folder)

@@ -48,6 +48,8 @@ from ser_core.encoders.base import (
     frame_mask,
 )
 from ser_core.encoders.ct2 import CT2Model, PackagedFile, installed_version, locate_packaged_files
+from ser_core.encoders.mel import HOP_LENGTH, log_mel, slaney_mel_filters
+from ser_core.encoders.onnx_runtime import safetensors_metadata
 from ser_core.errors import AudioInputError, CheckpointError
 from ser_core.paths import cache_dir
 
@@ -55,9 +57,6 @@ if TYPE_CHECKING:  # transformers takes ~3 s to import: only the torch encoder n
     from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-#: Whisper's STFT: 25 ms Hann window, 10 ms hop at 16 kHz.
-N_FFT = 400
-HOP_LENGTH = 160
 #: Whisper's training window: 30 s = 3000 mel frames = 1500 encoder frames.
 CHUNK_SECONDS = 30
 CHUNK_SAMPLES = CHUNK_SECONDS * SAMPLE_RATE
@@ -278,14 +277,6 @@ def _write_cache(
     return out / "model.safetensors"
 
 
-def _cache_metadata(weights: Path) -> dict[str, str]:
-    try:
-        with safe_open(str(weights), framework="pt") as handle:
-            return dict(handle.metadata() or {})
-    except Exception:  # a corrupt cache is simply rebuilt
-        return {}
-
-
 def converted_whisper_dir(name: str, rebuild: bool = False) -> Path:
     """The cache folder holding the converted encoder ``name``, converting it first if needed.
 
@@ -305,7 +296,7 @@ def converted_whisper_dir(name: str, rebuild: bool = False) -> Path:
     weights = folder / "model.safetensors"
     installed = source.installed()
     if not rebuild and weights.is_file() and (folder / "config.json").is_file():
-        meta = _cache_metadata(weights)
+        meta = safetensors_metadata(weights)
         # Without the packages the cache is all there is; with them, it must match their version.
         if meta.get("format") == CACHE_FORMAT and (
             not installed or meta.get("source") == installed
@@ -321,13 +312,9 @@ def converted_whisper_dir(name: str, rebuild: bool = False) -> Path:
 
 
 @lru_cache(maxsize=8)
-def _mel_filters(n_mels: int, n_fft: int = N_FFT, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+def _mel_filters(n_mels: int) -> torch.Tensor:
     """Slaney-style mel filterbank ``(n_mels, n_fft // 2 + 1)``, as OpenAI's Whisper uses."""
-    import librosa  # deferred: librosa's import is slow and only needed here
-
-    return torch.from_numpy(
-        librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
-    )
+    return torch.from_numpy(slaney_mel_filters(n_mels))
 
 
 def whisper_log_mel(
@@ -336,14 +323,8 @@ def whisper_log_mel(
     mel_filters: torch.Tensor | np.ndarray | None = None,
     max_frames: int | None = 2 * 1500,
 ) -> torch.Tensor:
-    """Whisper's normalised log-mel ``(n_mels, len(signal) // 160)`` of a 16 kHz clip, unpadded.
-
-    Equals the first ``len // 160`` frames of ``transformers.WhisperFeatureExtractor`` (which pads
-    every clip to 30 s): power STFT (n_fft 400, hop 160, periodic Hann, centred), mel filterbank,
-    ``log10(max(x, 1e-10))``, floor at ``max - 8``, then ``(x + 4) / 4``. To see the same windows
-    near the clip's end as the padded extractor, the signal gets ``n_fft`` trailing zeros before the
-    STFT, and the maximum is taken over every frame the extractor would keep (at most
-    ``max_frames``).
+    """Whisper's normalised log-mel ``(n_mels, len(signal) // 160)`` of a 16 kHz clip, unpadded
+    (:func:`ser_core.encoders.mel.log_mel`, as a tensor).
 
     Args:
         signal: mono 16 kHz samples.
@@ -353,26 +334,11 @@ def whisper_log_mel(
     """
     x = as_signal(signal, min_samples=HOP_LENGTH)
     filters = (
-        _mel_filters(n_mels)
+        slaney_mel_filters(n_mels)
         if mel_filters is None
-        else torch.as_tensor(mel_filters, dtype=torch.float32)
+        else torch.as_tensor(mel_filters, dtype=torch.float32).numpy()
     )
-    frames = x.numel() // HOP_LENGTH
-    padded = F.pad(x, (0, N_FFT))
-    stft = torch.stft(
-        padded,
-        N_FFT,
-        HOP_LENGTH,
-        window=torch.hann_window(N_FFT),
-        center=True,
-        pad_mode="reflect",
-        return_complex=True,
-    )
-    power = stft.abs() ** 2
-    log_spec = torch.clamp(filters.to(power.dtype) @ power, min=1e-10).log10()
-    limit = log_spec.shape[1] if max_frames is None else min(log_spec.shape[1], max_frames)
-    log_spec = torch.maximum(log_spec, log_spec[:, :limit].max() - 8.0)
-    return ((log_spec + 4.0) / 4.0)[:, :frames]
+    return torch.from_numpy(log_mel(x.numpy(), filters, max_frames=max_frames))
 
 
 def _silence_value(log_mel: torch.Tensor) -> float:

@@ -340,16 +340,17 @@ def clear_encoder_cache() -> None:
         _ENCODERS.clear()
 
 
-def select_states(config: EncoderStatesConfig, states: torch.Tensor) -> np.ndarray:
+def select_states(config: EncoderStatesConfig, states: torch.Tensor | np.ndarray) -> np.ndarray:
     """Turn one clip's ``(layers + 1, frames, dim)`` encoder output into the feature array.
 
     Keeps ``config.layers``, moves time last and casts to ``config.dtype``: what
     :func:`encoder_states` returns, so other code (explanations) can reproduce the cached feature
     from an encoder run of its own.
     """
-    kept = states[config.layer_indices(states.shape[0])]
-    array = kept.transpose(1, 2).detach().float().cpu().numpy()
-    return np.ascontiguousarray(array.astype(config.storage_dtype))
+    if not isinstance(states, np.ndarray):  # a torch tensor
+        states = states.detach().float().cpu().numpy()
+    kept = np.asarray(states, dtype=np.float32)[config.layer_indices(states.shape[0])]
+    return np.ascontiguousarray(kept.transpose(0, 2, 1).astype(config.storage_dtype))
 
 
 def encoder_states(config: EncoderStatesConfig, signal: np.ndarray) -> np.ndarray:

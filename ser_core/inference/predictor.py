@@ -44,6 +44,7 @@ from ser_core.inference.checkpoint import (
     resolve_checkpoint,
     weights_file,
 )
+from ser_core.inference.results import LONG_AUDIO_SECONDS, Prediction
 from ser_core.pipeline import InputPipeline, pipeline_for, predict_features
 
 __all__ = ["EXPLANATION_KINDS", "Explanation", "Prediction", "Predictor", "load_predictor"]
@@ -58,38 +59,6 @@ ENROLLED_SPEAKER = "enrolled"
 MAX_WINDOWED_SECONDS = 3600.0
 
 ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The result for one clip.
-
-    Attributes:
-        label: the most probable class.
-        probabilities: class → probability, in the model's label order.
-        latency: seconds spent on features and the model (decoding excluded).
-        duration: length of the audio in seconds.
-        windows: number of windows averaged (1 for a clip predicted whole).
-        source: where the audio came from (the path as given, ``"<array>"``, ...).
-    """
-
-    label: str
-    probabilities: dict[str, float]
-    latency: float
-    duration: float
-    windows: int = 1
-    source: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return {
-            "label": self.label,
-            "probabilities": dict(self.probabilities),
-            "latency": self.latency,
-            "duration": self.duration,
-            "windows": self.windows,
-            "source": self.source,
-        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,7 +116,7 @@ class Predictor:
         config: dict[str, Any] | None = None,
         folder: Path | None = None,
         device: str = "cpu",
-        long_audio_seconds: float = 20.0,
+        long_audio_seconds: float = LONG_AUDIO_SECONDS,
         window_seconds: float | None = None,
         hop_seconds: float | None = None,
         batch_size: int = 16,

@@ -61,7 +61,8 @@ class WeightedLayerSum(nn.Module):
         weights = self.layer_weights().to(states.dtype).view(1, 1, layers)
         if self.normalize:
             # layer_norm writes a (B, L, T, D) result, so the transposed view costs no extra copy
-            normed = F.layer_norm(states.transpose(2, 3), (dim,))
+            # (int(): the ONNX exporter needs the normalised shape as a constant.)
+            normed = F.layer_norm(states.transpose(2, 3), (int(dim),))
             return torch.matmul(weights, normed.reshape(batch, layers, -1)).view(batch, steps, dim)
         mixed = torch.matmul(weights, states.reshape(batch, layers, -1)).view(batch, dim, steps)
         return mixed.transpose(1, 2)
@@ -155,8 +156,9 @@ class RunningStandardizer(nn.BatchNorm1d):
         super().__init__(num_features, affine=False, momentum=momentum)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training and x.shape[0] < 2:
-            return F.batch_norm(
-                x, self.running_mean, self.running_var, training=False, eps=self.eps
-            )
-        return super().forward(x)
+        if self.training and x.shape[0] >= 2:
+            return super().forward(x)
+        # Running statistics, written out: what batch_norm computes in eval mode, in a form the
+        # ONNX exporter handles (its batch_norm needs a channel size its shape inference loses).
+        assert self.running_mean is not None and self.running_var is not None
+        return (x - self.running_mean) * torch.rsqrt(self.running_var + self.eps)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,20 @@ def corpora_dir() -> Path:
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Keep every test's caches out of the user's home folder."""
     monkeypatch.setenv("SER_CACHE", str(tmp_path_factory.getbasetemp() / "ser_cache"))
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Two tiny demo models (``cnn``, ``svm``) trained on a synthetic corpus into a temp folder,
+    with ``SER_CHECKPOINTS`` pointing at it for the module (about 30 s on 2 CPUs)."""
+    from ser_core.app_support.demo import build_demo_checkpoints
+
+    folder = tmp_path_factory.mktemp("checkpoints")
+    build_demo_checkpoints(folder, ("cnn", "svm"), epochs=2)
+    old = os.environ.get("SER_CHECKPOINTS")
+    os.environ["SER_CHECKPOINTS"] = str(folder)
+    yield folder
+    if old is None:
+        os.environ.pop("SER_CHECKPOINTS", None)
+    else:
+        os.environ["SER_CHECKPOINTS"] = old

@@ -11,13 +11,11 @@ Set ``SER_SCREENSHOT_DIR`` to keep its screenshots (the README's Detect screensh
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ser_core.app_support import cache, preload, server
-from ser_core.app_support.demo import build_demo_checkpoints
 from ser_core.app_support.samples import synthetic_vowel, to_wav_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,19 +23,6 @@ APP = str(ROOT / "app.py")
 PAGES = ["pages/detect.py", "pages/compare.py", "pages/live.py", "pages/bias.py", "pages/models.py"]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("checkpoints")
-    build_demo_checkpoints(folder, ("cnn", "svm"), epochs=2)
-    old = os.environ.get("SER_CHECKPOINTS")
-    os.environ["SER_CHECKPOINTS"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("SER_CHECKPOINTS", None)
-    else:
-        os.environ["SER_CHECKPOINTS"] = old
 
 
 def _app(page: str | None = None):  # -> AppTest

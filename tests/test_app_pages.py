@@ -8,10 +8,8 @@ synthetic corpus into a temp folder and points ``SER_CHECKPOINTS`` at it.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +17,12 @@ import numpy as np
 import pytest
 
 from ser_core.app_support import cache, session
-from ser_core.app_support.demo import build_demo_checkpoints
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 KEYED_PAGES = ["pages/compare.py", "pages/live.py", "pages/bias.py", "pages/models.py"]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    folder = tmp_path_factory.mktemp("checkpoints")
-    build_demo_checkpoints(folder, ("cnn", "svm"), epochs=2)
-    old = os.environ.get("SER_CHECKPOINTS")
-    os.environ["SER_CHECKPOINTS"] = str(folder)
-    yield folder
-    if old is None:
-        os.environ.pop("SER_CHECKPOINTS", None)
-    else:
-        os.environ["SER_CHECKPOINTS"] = old
 
 
 def _app(page: str):  # -> AppTest

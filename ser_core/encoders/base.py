@@ -22,10 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ser_core.errors import AudioInputError
-
-#: Sample rate every encoder expects.
-SAMPLE_RATE = 16_000
+from ser_core.encoders.mel import SAMPLE_RATE, mono_signal
 
 
 @dataclass
@@ -106,33 +103,14 @@ class SpeechEncoder(nn.Module):
 
 
 def as_signal(signal: np.ndarray | torch.Tensor, min_samples: int = 1) -> torch.Tensor:
-    """Validate one mono clip and return it as a 1-D float32 CPU tensor.
+    """Validate one mono clip and return it as a 1-D float32 CPU tensor
+    (:func:`ser_core.encoders.mel.mono_signal` on tensors).
 
     Raises:
         AudioInputError: not 1-D (a leading axis of size 1 is accepted), non-finite, or too short.
     """
-    tensor = torch.as_tensor(
-        signal.detach().cpu() if isinstance(signal, torch.Tensor) else np.asarray(signal),
-        dtype=torch.float32,
-    )
-    if tensor.ndim == 2 and tensor.shape[0] == 1:
-        tensor = tensor[0]
-    if tensor.ndim != 1:
-        raise AudioInputError(
-            f"expected a mono 16 kHz signal of shape (samples,), got shape {tuple(tensor.shape)}",
-            reason="bad_shape",
-        )
-    if tensor.numel() == 0:
-        raise AudioInputError("the signal is empty", reason="empty")
-    if not torch.isfinite(tensor).all():
-        raise AudioInputError("the signal contains NaN or infinite samples", reason="non_finite")
-    if tensor.numel() < min_samples:
-        raise AudioInputError(
-            f"the signal has {tensor.numel()} samples; the encoder needs at least {min_samples} "
-            f"({min_samples / SAMPLE_RATE * 1000:.0f} ms at 16 kHz)",
-            reason="too_short",
-        )
-    return tensor
+    array = signal.detach().cpu().numpy() if isinstance(signal, torch.Tensor) else signal
+    return torch.from_numpy(mono_signal(array, min_samples))
 
 
 def frame_mask(lengths: torch.Tensor, frames: int) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -57,6 +59,13 @@ n_boot = c3.select_slider(
 )
 
 
+def csv_download(
+    label: str, frame: pd.DataFrame, file_name: str, key: str, index: bool = False, where: Any = st
+) -> None:
+    """A CSV download button for ``frame`` (``index``: keep it, e.g. a confusion matrix's rows)."""
+    where.download_button(label, frame.to_csv(index=index).encode(), file_name, "text/csv", key=key)
+
+
 def _drop_empty(part: pd.DataFrame) -> pd.DataFrame:
     """Drop probability columns that are all missing (labels of other models)."""
     empty = [c for c in prob_columns(part) if part[c].isna().all()]
@@ -91,20 +100,15 @@ st.plotly_chart(
 )
 st.markdown("**Gap between groups** (largest − smallest, groups with at least 5 utterances)")
 st.dataframe(gaps.reset_index(), hide_index=True, key=session.BIAS_GAPS)
-st.download_button(
-    "Download the gaps (CSV)",
-    gaps.reset_index().to_csv(index=False).encode(),
-    f"gaps_{by}_{metric}.csv",
-    "text/csv",
-    key=session.BIAS_GAPS_CSV,
+csv_download(
+    "Download the gaps (CSV)", gaps.reset_index(), f"gaps_{by}_{metric}.csv", session.BIAS_GAPS_CSV
 )
 st.dataframe(by_group.reset_index(), hide_index=True, key=session.BIAS_TABLE)
-st.download_button(
+csv_download(
     "Download the group table (CSV)",
-    by_group.reset_index().to_csv(index=False).encode(),
+    by_group.reset_index(),
     f"breakdown_{by}_{metric}.csv",
-    "text/csv",
-    key=session.BIAS_CSV,
+    session.BIAS_CSV,
 )
 
 st.subheader("Confusions")
@@ -124,29 +128,27 @@ right.plotly_chart(
     key=session.chart_key("bias", "cm_shares"),
 )
 # Rows: true label, columns: predicted (the index keeps the true labels in the CSV).
-left.download_button(
+csv_download(
     "Download the counts (CSV)",
-    counts.to_csv().encode(),
+    counts,
     f"confusion_counts_{model}.csv",
-    "text/csv",
-    key=session.BIAS_COUNTS_CSV,
+    session.BIAS_COUNTS_CSV,
+    index=True,
+    where=left,
 )
-right.download_button(
+csv_download(
     "Download the row-normalised shares (CSV)",
-    shares.to_csv().encode(),
+    shares,
     f"confusion_shares_{model}.csv",
-    "text/csv",
-    key=session.BIAS_SHARES_CSV,
+    session.BIAS_SHARES_CSV,
+    index=True,
+    where=right,
 )
 st.markdown("**Most frequent confusions**")
 top = top_confusions(part["true"], part["predicted"], labels, k=8)
 st.dataframe(top, hide_index=True, key=session.BIAS_TOP)
-st.download_button(
-    "Download the top confusions (CSV)",
-    top.to_csv(index=False).encode(),
-    f"top_confusions_{model}.csv",
-    "text/csv",
-    key=session.BIAS_TOP_CSV,
+csv_download(
+    "Download the top confusions (CSV)", top, f"top_confusions_{model}.csv", session.BIAS_TOP_CSV
 )
 
 st.subheader("Utterances the model gets wrong")
@@ -157,13 +159,7 @@ wrong = subset[subset["true"].astype(str) != subset["predicted"].astype(str)]
 show = [c for c in ("path", "speaker", "gender", "text", "true", "predicted") if c in wrong]
 st.caption(f"{len(wrong)} of {len(subset)} wrong")
 st.dataframe(wrong[show + prob_columns(wrong)], hide_index=True, key=session.BIAS_WRONG)
-st.download_button(
-    "Download the errors (CSV)",
-    wrong.to_csv(index=False).encode(),
-    "errors.csv",
-    "text/csv",
-    key=session.BIAS_WRONG_CSV,
-)
+csv_download("Download the errors (CSV)", wrong, "errors.csv", session.BIAS_WRONG_CSV)
 
 if HUMAN_COLUMN in part.columns and part[HUMAN_COLUMN].notna().any():
     st.subheader("EMO-DB: the model against the listeners")
@@ -180,10 +176,9 @@ if HUMAN_COLUMN in part.columns and part[HUMAN_COLUMN].notna().any():
         plots.human_vs_model_figure(agreement.per_file), key=session.chart_key("bias", "human")
     )
     st.dataframe(agreement.by_bin.reset_index(), hide_index=True, key=session.BIAS_HUMAN_BINS)
-    st.download_button(
+    csv_download(
         "Download per-file agreement (CSV)",
-        agreement.per_file.to_csv(index=False).encode(),
+        agreement.per_file,
         "human_agreement.csv",
-        "text/csv",
-        key=session.BIAS_HUMAN_CSV,
+        session.BIAS_HUMAN_CSV,
     )

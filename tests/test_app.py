@@ -296,7 +296,9 @@ def exported_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model = create_model("whisper_tiny", 2, layer_pooling="per_layer")
     model.labels = ["calm", "loud"]
     model.save_pretrained(base / "default")
-    export_head(load_predictor(base / "default"))
+    with pytest.MonkeyPatch.context() as patch:  # the tests' cache, as conftest sets it
+        patch.setenv("SER_CACHE", str(tmp_path_factory.getbasetemp() / "ser_cache"))
+        export_head(load_predictor(base / "default"))
     return base
 
 

@@ -42,7 +42,12 @@ RAVDESS_TEST = ",".join(f"ravdess:{actor}" for actor in range(19, 25))
 WHISPER_HEAD = (
     '{"layer_pooling":"per_layer","hidden":[],"dropout":0.5,"weight_decay":0.01}'  # see README
 )
-WHISPER = ["--model", "whisper_base", "--model-config", WHISPER_HEAD, "--epochs", "40"]
+#: Speed perturbation (copies at ×0.9 and ×1.1) raised the mean validation UA of the per-layer
+#: head from 93.5 to 95.1 (EMO-DB LOSO folds) and from 73.9 to 77.3 (RAVDESS 6 folds).
+SPEED = ["--speed-perturb", "0.9,1.1"]
+WHISPER_PLAIN = ["--model", "whisper_base", "--model-config", WHISPER_HEAD, "--epochs", "40"]
+WHISPER = [*WHISPER_PLAIN, *SPEED]
+WHISPER_ADAPTED = [*WHISPER_PLAIN, "--speaker-adapt"]  # adaptation normalises fixed features
 SVM = ["--model", "svm"]
 MLP = ["--model", "mlp", "--epochs", "100", "--patience", "20"]
 CNN = ["--model", "cnn", "--epochs", "30", "--patience", "8"]
@@ -65,8 +70,8 @@ CHECKPOINTS: dict[str, list[str]] = {
     "whisper_base-ravdess": [*WHISPER, *RAVDESS],
     "whisper_base-tess": [*WHISPER, *TESS],
     # speaker-adapted (needs an enrolment; reported apart)
-    "whisper_base-emodb-adapted": [*WHISPER, *EMODB, "--speaker-adapt"],
-    "whisper_base-ravdess-adapted": [*WHISPER, *RAVDESS, "--speaker-adapt"],
+    "whisper_base-emodb-adapted": [*WHISPER_ADAPTED, *EMODB],
+    "whisper_base-ravdess-adapted": [*WHISPER_ADAPTED, *RAVDESS],
     "svm-emodb": [*SVM, *EMODB],
     "svm-ravdess": [*SVM, *RAVDESS],
     "svm-tess": [*SVM, *TESS],
@@ -82,7 +87,7 @@ CHECKPOINTS: dict[str, list[str]] = {
 CROSS_VALIDATION: dict[str, list[str]] = {
     "whisper_base-emodb-loso": [*WHISPER, *EMODB_LOSO],
     "whisper_base-ravdess-6fold": [*WHISPER, *RAVDESS_6FOLD],
-    "whisper_base-emodb-loso-adapted": [*WHISPER, *EMODB_LOSO, "--speaker-adapt"],
+    "whisper_base-emodb-loso-adapted": [*WHISPER_ADAPTED, *EMODB_LOSO],
     "svm-emodb-loso": [*SVM, *EMODB_LOSO],
     "svm-ravdess-6fold": [*SVM, *RAVDESS_6FOLD],
 }
@@ -92,7 +97,8 @@ CROSS_VALIDATION: dict[str, list[str]] = {
 #: about 2 minutes per epoch on the three corpora with one thread, against seconds for the
 #: per-layer head, and on EMO-DB alone it reached a lower validation UA (90.8 vs 94.4).
 CANDIDATES: dict[str, list[str]] = {
-    "whisper_base-per_layer": [*WHISPER, *ALL],
+    "whisper_base-per_layer-speed": [*WHISPER, *ALL],
+    "whisper_base-per_layer": [*WHISPER_PLAIN, *ALL],
     "svm": [*SVM, *ALL],
     "mlp": [*MLP, *ALL],
 }

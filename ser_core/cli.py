@@ -163,6 +163,8 @@ _TRAIN_OPTIONS = (
     "seed",
     "balance",
     "max_train_seconds",
+    "speed_perturb",
+    "refit",
     "grad_clip",
     "speaker_adapt",
     "device",
@@ -170,6 +172,14 @@ _TRAIN_OPTIONS = (
     "max_files",
     "max_speakers",
 )
+
+
+def _speed_factors(text: str) -> list[float]:
+    """``"0.9,1.1"`` → ``[0.9, 1.1]`` (argparse type of ``--speed-perturb``)."""
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected numbers like 0.9,1.1, got {text!r}") from exc
 
 
 def _parse_value(text: str) -> object:
@@ -628,7 +638,19 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
         const="on",
         help="SpecAugment: on, off or a JSON object of its options",
     )
+    reg.add_argument(
+        "--speed-perturb",
+        type=_speed_factors,
+        help="comma-separated speed factors of extra cached training copies, e.g. 0.9,1.1",
+    )
     reg.add_argument("--max-train-seconds", type=float, help="random crop of training clips")
+    reg.add_argument(
+        "--refit",
+        action="store_true",
+        default=None,
+        help="after early stopping, retrain on training + validation speakers for the best "
+        "epoch count",
+    )
     reg.add_argument(
         "--speaker-adapt",
         action="store_true",

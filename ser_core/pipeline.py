@@ -205,8 +205,11 @@ class InputPipeline:
         paths: Sequence[str],
         cache: FeatureCache | None = None,
         progress: bool = False,
+        speed: float = 1.0,
     ) -> list[np.ndarray]:
         """Features of audio files through a content-keyed :class:`FeatureCache`.
+
+        ``speed`` featurises speed-perturbed copies instead (training augmentation).
 
         Raises:
             AudioInputError: a file cannot be decoded or is unusable.
@@ -216,8 +219,9 @@ class InputPipeline:
         if progress:
             from tqdm.auto import tqdm
 
-            items = tqdm(paths, desc=f"{self.feature_config.kind} features", unit="file")
-        return [_finite(store.get_or_compute(p, self.feature_config)) for p in items]
+            label = self.feature_config.kind + ("" if speed == 1.0 else f" ×{speed:g} speed")
+            items = tqdm(paths, desc=f"{label} features", unit="file")
+        return [_finite(store.get_or_compute(p, self.feature_config, speed)) for p in items]
 
     def crop(
         self, feature: np.ndarray, max_fraction: float, rng: np.random.Generator

@@ -165,3 +165,22 @@ def test_spec_augment_torch_batched_and_seeded() -> None:
     assert not all(torch.equal(a[0], a[i]) for i in range(1, 4))  # masks differ per item
     mean_filled = spec_augment_torch(torch.randn(2, 3, 32, 40), generator=g1)
     assert mean_filled.shape == (2, 3, 32, 40)
+
+
+def test_speed_perturb_changes_tempo_and_pitch_together() -> None:
+    """×1.1: 1/1.1 of the length and the tone 1.1 times higher; ×1 is the identity."""
+    from ser_core.features.augment import speed_perturb
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    tone = (0.5 * np.sin(2 * np.pi * 200.0 * t)).astype(np.float32)
+    for factor in (0.9, 1.1):
+        fast = speed_perturb(tone, sr, factor)
+        assert fast.dtype == np.float32
+        assert len(fast) == pytest.approx(sr / factor, abs=2)
+        spectrum = np.abs(np.fft.rfft(fast * np.hanning(len(fast))))
+        peak = np.argmax(spectrum) * sr / len(fast)
+        assert peak == pytest.approx(200.0 * factor, abs=2.0)
+    np.testing.assert_array_equal(speed_perturb(tone, sr, 1.0), tone)
+    with pytest.raises(ValueError, match="speed factor"):
+        speed_perturb(tone, sr, 3.0)

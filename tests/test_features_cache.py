@@ -186,3 +186,20 @@ def test_unreadable_file_raises_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AudioInputError):
         cache.get_or_compute(bogus, LogMelConfig())
     assert cache.misses == 0
+
+
+def test_speed_perturbed_copies_are_cached_under_their_own_key(wav: Path) -> None:
+    """A copy at ×1.1 is featurised from the perturbed signal (fewer frames), stored apart from
+    the original, and read back from disk the second time."""
+    cache = FeatureCache()
+    config = LogMelConfig()
+    original = cache.get_or_compute(wav, config)
+    fast = cache.get_or_compute(wav, config, speed=1.1)
+    assert fast.shape[-1] < original.shape[-1]
+    assert (cache.hits, cache.misses) == (0, 2)
+    again = extract_files([wav], config, cache=cache, speed=1.1)[0]
+    np.testing.assert_array_equal(again, fast)
+    np.testing.assert_array_equal(cache.get(wav, config), original)  # the original untouched
+    assert (cache.hits, cache.misses) == (1, 2)
+    uncached = extract_files([wav], config, cache=False, speed=1.1)[0]
+    np.testing.assert_allclose(uncached, fast)

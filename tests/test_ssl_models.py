@@ -339,6 +339,16 @@ def test_per_layer_head_is_a_trainable_probe(tmp_path: Path) -> None:
         accuracy = (batch.argmax(1) == y).float().mean().item()
     torch.testing.assert_close(batch, singles, atol=1e-4, rtol=1e-4)
     assert accuracy == 1.0
+    # the statistics are a fixed summary (the trainer computes them once per clip)
+    assert model.has_fixed_summary
+    with torch.inference_mode():
+        summary = model.fixed_summary(x, lengths)
+        assert summary.shape == (len(states), 5 * 384 * 2)
+        torch.testing.assert_close(model.forward_summary(summary), batch)
+    weighted = create_model("whisper_tiny", N_CLASSES)
+    assert not weighted.has_fixed_summary  # learned layer weights come first
+    with pytest.raises(NotImplementedError):
+        weighted.fixed_summary(x, lengths)
     model.labels = ["low", "mid", "high"]
     model.save_pretrained(tmp_path / "ckpt")
     loaded = load_model(tmp_path / "ckpt")

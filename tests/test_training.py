@@ -278,3 +278,58 @@ def test_speaker_adaptation_trains_labels_and_needs_an_enrolment(
         load_predictor(tmp_path / "plain").enrolment([voice, voice], 16000)
     with pytest.raises(TrainConfigError, match="pretrained-encoder heads"):
         train(cnn_config(speaker_adapt=True, epochs=1), tmp_path / "cnn", manifest=corpus)
+
+
+TINY_PROBE: dict[str, Any] = {
+    "model": "whisper_tiny",
+    "model_config": {"layer_pooling": "per_layer", "hidden": [], "dropout": 0.1},
+    "corpora": ["synth"],
+    "epochs": 3,
+    **QUICK,
+}
+
+
+def test_speed_perturbed_copies_and_refit(corpus: pd.DataFrame, tmp_path: Path) -> None:
+    """--speed-perturb adds one cached copy per training clip and factor (never of validation
+    or test clips); --refit retrains on training + validation for the best epoch count."""
+    config = TrainConfig(**TINY_PROBE, speed_perturb=[0.9, 1.1], refit=True)
+    result = train(config, tmp_path / "speed", manifest=corpus)
+    saved = json.loads((tmp_path / "speed" / "config.json").read_text())
+    notes = " ".join(saved["data"]["notes"])
+    n_train = saved["data"]["n_train"]
+    assert f"{n_train} clips plus {2 * n_train} speed-perturbed copies" in notes
+    assert f"refit: retrained from scratch on the training and validation speakers for " \
+        f"{result.best_epoch} epochs" in notes  # fmt: skip
+    assert saved["training"]["speed_perturb"] == [0.9, 1.1] and saved["training"]["refit"]
+    assert result.metrics["test"]["n"] == len(result.predictions) > 0
+    # the refit model is the one saved: its predictions are the checkpoint's
+    predictor = load_predictor(tmp_path / "speed")
+    clip = result.predictions.iloc[0]
+    probs = predictor.predict_file(clip["path"]).probabilities
+    for label, p in probs.items():
+        assert p == pytest.approx(clip[f"prob_{label}"], abs=1e-4)
+    for bad in ([1.0], [0.9, 0.9], [2.5]):
+        with pytest.raises(TrainConfigError, match="speed_perturb"):
+            TrainConfig(**{**TINY_PROBE, "speed_perturb": bad})
+    with pytest.raises(TrainConfigError, match="speed_perturb"):
+        TrainConfig(**TINY_PROBE, speed_perturb=[1.1], speaker_adapt=True)
+    with pytest.raises(TrainConfigError, match="speed_perturb"):
+        TrainConfig(**TINY_PROBE, speed_perturb=[1.1], augment=True)
+
+
+def test_fixed_summary_training_equals_training_on_full_states(
+    corpus: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-layer head trains on its layer statistics computed once per clip; the result is
+    the one of training on the full encoder states every epoch."""
+    from ser_core.models.pretrained import PretrainedSER
+
+    config = TrainConfig(**{**TINY_PROBE, "epochs": 4})
+    fast = train(config, tmp_path / "fast", manifest=corpus)
+    monkeypatch.setattr(PretrainedSER, "has_fixed_summary", property(lambda self: False))
+    slow = train(config, tmp_path / "slow", manifest=corpus)
+    columns = [c for c in fast.predictions.columns if c.startswith("prob_")]
+    np.testing.assert_allclose(
+        fast.predictions[columns].to_numpy(), slow.predictions[columns].to_numpy(), atol=1e-4
+    )
+    np.testing.assert_allclose(fast.history["train_loss"], slow.history["train_loss"], rtol=1e-4)

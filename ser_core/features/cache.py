@@ -136,19 +136,34 @@ class FeatureCache:
         _atomic_write_bytes(entry, lambda f: np.save(f, array, allow_pickle=False))
         return entry
 
-    def get_or_compute(self, path: str | os.PathLike[str], config: FeatureConfig) -> np.ndarray:
+    def get_or_compute(
+        self, path: str | os.PathLike[str], config: FeatureConfig, speed: float = 1.0
+    ) -> np.ndarray:
         """The feature of an audio file: from disk if cached, otherwise computed and stored.
+
+        Args:
+            path: the audio file.
+            config: the feature config.
+            speed: featurise a speed-perturbed copy of the file instead
+                (:func:`~ser_core.features.augment.speed_perturb`; training data only), cached
+                under its own key.
 
         Raises:
             AudioInputError: the file cannot be read or is unusable (from the loader).
         """
         digest = file_digest(path)
+        if speed != 1.0:
+            digest = f"{digest}-speed{speed:g}"
         cached = self._load(self.entry_path(digest, config))
         if cached is not None:
             with self._lock:
                 self.hits += 1
             return cached
         signal = self.loader(Path(path), config.rate)
+        if speed != 1.0:
+            from ser_core.features.augment import speed_perturb
+
+            signal = speed_perturb(signal, config.rate, speed)
         feature = extract(config, signal, config.rate)
         self.put(digest, config, feature)
         with self._lock:
@@ -176,6 +191,7 @@ def extract_files(
     config: FeatureConfig,
     cache: bool | FeatureCache = True,
     progress: bool = False,
+    speed: float = 1.0,
 ) -> list[np.ndarray]:
     """Features of audio files, in the order of ``paths``.
 
@@ -185,6 +201,7 @@ def extract_files(
         cache: ``True`` for a :class:`FeatureCache` in the default folder, a cache object to use
             (and read its hit/miss counts), or ``False`` to always compute.
         progress: show a tqdm progress bar.
+        speed: features of speed-perturbed copies (see :meth:`FeatureCache.get_or_compute`).
 
     Raises:
         AudioInputError: a file cannot be read or is unusable.
@@ -204,7 +221,12 @@ def extract_files(
     out: list[np.ndarray] = []
     for path in items:
         if store is not None:
-            out.append(store.get_or_compute(path, config))
+            out.append(store.get_or_compute(path, config, speed=speed))
         else:
-            out.append(extract(config, read_signal(Path(path), config.rate), config.rate))
+            signal = read_signal(Path(path), config.rate)
+            if speed != 1.0:
+                from ser_core.features.augment import speed_perturb
+
+                signal = speed_perturb(signal, config.rate, speed)
+            out.append(extract(config, signal, config.rate))
     return out

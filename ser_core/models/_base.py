@@ -160,6 +160,21 @@ class SERModel(ModelDescription, nn.Module):
         x, lens = self.check_input(x, lengths)
         return self.forward_head(self.forward_features(x, lens))
 
+    @property
+    def has_fixed_summary(self) -> bool:
+        """True when :meth:`forward` starts with a part that has no parameters (a fixed summary
+        of the input); the trainer then computes it once per clip instead of every epoch."""
+        return False
+
+    def fixed_summary(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        """The parameter-free front of :meth:`forward`, ``(B, S)``; only where
+        :attr:`has_fixed_summary`. ``forward(x) == forward_summary(fixed_summary(x))``."""
+        raise NotImplementedError(f"{self.model_name} has no fixed summary")
+
+    def forward_summary(self, summary: Tensor) -> Tensor:
+        """Logits from :meth:`fixed_summary`'s output (the trainable rest of the model)."""
+        raise NotImplementedError(f"{self.model_name} has no fixed summary")
+
     def predict_proba(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
         """Class probabilities (B, num_classes) in eval mode under ``torch.inference_mode``."""
         was_training = self.training

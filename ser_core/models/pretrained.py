@@ -304,14 +304,23 @@ class EncoderHead(nn.Module):
             return torch.full((self.num_states,), 1.0 / self.num_states, device=device)
         return self.layer_sum.layer_weights()
 
+    def layer_statistics(self, states: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Per-layer head: every layer's mean and std over the valid frames, ``(B, 2·L·D)``,
+        and the (uniform) pooling weights. No parameters: the trainer caches it per clip."""
+        batch, layers, dim, steps = states.shape
+        assert isinstance(self.pool, StatisticsPooling)
+        frames = states.reshape(batch, layers * dim, steps)  # (B, L·D, T)
+        return self.pool.forward_channels_first(frames, lengths)
+
+    def embed_statistics(self, stats: Tensor) -> Tensor:
+        """Per-layer head: the embedding of :meth:`layer_statistics`' output."""
+        return self.dropout(self.standardize(stats))
+
     def embed(self, states: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
         """Pooled embedding and pooling weights of ``states`` (B, L, D, T)."""
         if self.per_layer:
-            batch, layers, dim, steps = states.shape
-            assert isinstance(self.pool, StatisticsPooling)
-            frames = states.reshape(batch, layers * dim, steps)  # (B, L·D, T)
-            stats, weights = self.pool.forward_channels_first(frames, lengths)
-            return self.dropout(self.standardize(stats)), weights
+            stats, weights = self.layer_statistics(states, lengths)
+            return self.embed_statistics(stats), weights
         assert self.layer_sum is not None
         frames = self.dropout(self.proj(self.layer_sum(states)))  # (B, T, P)
         stats, weights = self.pool(frames, lengths)
@@ -543,6 +552,22 @@ class PretrainedSER(SERModel):
 
     def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
         return self.head.mlp(features, pre_logits=pre_logits)
+
+    @property
+    def has_fixed_summary(self) -> bool:
+        """Frozen per-layer heads: the layer statistics are fixed, only what follows trains."""
+        return self.head.per_layer and self.input_kind == "states"
+
+    def fixed_summary(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
+        if not self.has_fixed_summary:
+            return super().fixed_summary(x, lengths)
+        x, lens = self.check_input(x, lengths)
+        return self.head.layer_statistics(x, lens)[0]
+
+    def forward_summary(self, summary: Tensor) -> Tensor:
+        if not self.has_fixed_summary:
+            return super().forward_summary(summary)
+        return self.head.mlp(self.head.embed_statistics(summary))
 
     # ------------------------------------------------------------------ explanation
     def frame_relevance(

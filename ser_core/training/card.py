@@ -30,6 +30,8 @@ _HYPERPARAMETERS = (
     "balance",
     "augment",
     "spec_augment",
+    "speed_perturb",
+    "refit",
     "max_train_seconds",
     "grad_clip",
     "labels",

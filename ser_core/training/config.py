@@ -82,6 +82,13 @@ class TrainConfig:
             ``AugmentConfig`` fields. Features are then computed on the fly each epoch.
         spec_augment: SpecAugment on 2-D feature maps: False, True or a dict of
             ``spec_augment`` keyword arguments.
+        speed_perturb: speed factors of extra training copies (e.g. ``[0.9, 1.1]``): every
+            training clip is also played at these speeds (tempo and pitch together, Ko et al.
+            2015), featurised once and cached like the originals, so it works with any model
+            and costs no time per epoch. Validation and test clips are never perturbed.
+        refit: after early stopping, train a fresh model (same seed) on the training *and*
+            validation speakers for the best epoch count, so no labelled speaker is left out of
+            the final model (torch models; the validation metrics stay the first run's).
         max_train_seconds: random crop of training clips to this length (evaluation always sees
             full clips).
         grad_clip: clip the gradient norm to this value (None: off); LSTMs like it.
@@ -123,6 +130,8 @@ class TrainConfig:
     balance: str = "none"
     augment: bool | dict[str, Any] = False
     spec_augment: bool | dict[str, Any] = False
+    speed_perturb: list[float] = field(default_factory=list)
+    refit: bool = False
     max_train_seconds: float | None = None
     grad_clip: float | None = 5.0
     speaker_adapt: bool = False
@@ -165,10 +174,22 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise TrainConfigError(f"{name} must be >= 1 when given, got {value}")
-        if self.speaker_adapt and (self.augment or self.spec_augment):
+        self.speed_perturb = [float(f) for f in self.speed_perturb]
+        bad = [f for f in self.speed_perturb if not 0.5 < f < 2.0 or f == 1.0]
+        if bad or len(set(self.speed_perturb)) != len(self.speed_perturb):
             raise TrainConfigError(
-                "speaker_adapt normalises fixed features; it cannot be combined with augment "
-                "or spec_augment"
+                f"speed_perturb takes distinct factors in (0.5, 2) other than 1, got "
+                f"{self.speed_perturb}"
+            )
+        if self.speed_perturb and self.augment:
+            raise TrainConfigError(
+                "speed_perturb adds fixed cached copies; with on-the-fly augment use its "
+                "time_stretch / pitch_shift instead"
+            )
+        if self.speaker_adapt and (self.augment or self.spec_augment or self.speed_perturb):
+            raise TrainConfigError(
+                "speaker_adapt normalises fixed features; it cannot be combined with augment, "
+                "spec_augment or speed_perturb"
             )
         if not self.corpora and not self.manifest:
             raise TrainConfigError("name at least one corpus (corpora=[...]) or a manifest file")

@@ -142,7 +142,11 @@ class CrossValidationResult:
 
 @dataclass
 class _Data:
-    """The manifest and the features / signals computed so far (reused across folds)."""
+    """The manifest and the features / signals computed so far (reused across folds).
+
+    Rows index the manifest; with ``speed_perturb`` a row ``r + k * len(manifest)`` (k ≥ 1) is
+    the copy of clip ``r`` at the k-th speed factor (a *virtual row*, labelled like its clip).
+    """
 
     config: TrainConfig
     manifest: pd.DataFrame
@@ -150,15 +154,64 @@ class _Data:
     cache: FeatureCache
     features: dict[int, np.ndarray] = field(default_factory=dict)
     signals: dict[int, np.ndarray] = field(default_factory=dict)
+    #: fixed summaries of features (:meth:`SERModel.fixed_summary`), for models that have one
+    summaries: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def speed_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The virtual rows of the speed-perturbed copies of ``rows`` (every factor)."""
+        n = len(self.manifest)
+        copies = [
+            rows.astype(np.int64) + k * n for k in range(1, len(self.config.speed_perturb) + 1)
+        ]
+        return np.concatenate(copies) if copies else np.empty(0, dtype=np.int64)
+
+    def _featurize(
+        self, pipe: InputPipeline, rows: Sequence[int], progress: bool
+    ) -> list[np.ndarray]:
+        """Features of (virtual) rows through the disk cache, in the order of ``rows``."""
+        n = len(self.manifest)
+        by_speed: dict[int, list[int]] = {}
+        for r in rows:
+            by_speed.setdefault(r // n, []).append(r)
+        out: dict[int, np.ndarray] = {}
+        for k, group in sorted(by_speed.items()):
+            speed = 1.0 if k == 0 else self.config.speed_perturb[k - 1]
+            paths = [str(p) for p in self.manifest["path"].iloc[[r % n for r in group]]]
+            values = pipe.featurize_files(paths, cache=self.cache, progress=progress, speed=speed)
+            out.update(zip(group, values, strict=True))
+        return [out[r] for r in rows]
 
     def ensure_features(self, pipe: InputPipeline, rows: Sequence[int]) -> None:
         """Compute (or read from the disk cache) the features of ``rows`` once."""
-        todo = [int(r) for r in rows if int(r) not in self.features]
-        if not todo:
-            return
-        paths = [str(p) for p in self.manifest["path"].iloc[todo]]
-        values = pipe.featurize_files(paths, cache=self.cache, progress=self.config.progress)
-        self.features.update(zip(todo, values, strict=True))
+        todo = sorted({int(r) for r in rows} - set(self.features))
+        if todo:
+            values = self._featurize(pipe, todo, self.config.progress)
+            self.features.update(zip(todo, values, strict=True))
+
+    def ensure_summaries(
+        self, model: Any, pipe: InputPipeline, rows: Sequence[int], device: Any
+    ) -> None:
+        """The fixed summary of every row, once; full features are read in chunks and not kept
+        (encoder states of thousands of clips would not fit in memory)."""
+        import torch
+
+        todo = sorted({int(r) for r in rows} - set(self.summaries))
+        chunks: Any = range(0, len(todo), 128)
+        if self.config.progress and todo:
+            from tqdm.auto import tqdm
+
+            chunks = tqdm(chunks, desc="summarising features", unit="chunk")
+        model.eval()
+        for start in chunks:
+            chunk = todo[start : start + 128]
+            missing = [r for r in chunk if r not in self.features]
+            loaded = dict(zip(missing, self._featurize(pipe, missing, False), strict=True))
+            features = [self.features[r] if r in self.features else loaded[r] for r in chunk]
+            with torch.inference_mode():
+                for i in range(0, len(chunk), 32):
+                    x, lengths = pipe.collate(features[i : i + 32], device)
+                    summary = model.fixed_summary(x, lengths).float().cpu().numpy()
+                    self.summaries.update(zip(chunk[i : i + 32], summary, strict=True))
 
     def ensure_signals(self, rows: Sequence[int], sample_rate: int) -> None:
         """Decode the waveforms of ``rows`` once (augmentation featurises them each epoch)."""
@@ -364,32 +417,69 @@ def _train_split_inner(
     elif config.balance == "oversample":
         train_rows = oversample(train_rows, emotions[train_rows], seed=config.seed)
 
+    if config.speed_perturb:
+        copies = data.speed_rows(train_rows)
+        notes.append(
+            f"training set: {len(train_rows)} clips plus {len(copies)} speed-perturbed copies "
+            f"(×{', ×'.join(f'{f:g}' for f in config.speed_perturb)}); validation and test "
+            "clips unperturbed"
+        )
+        train_rows = np.concatenate([train_rows, copies])
+        y_all = np.tile(y_all, 1 + len(config.speed_perturb))  # a copy's label is its clip's
+
     augment = _augment_config(config)
+    # Models whose forward starts with a fixed summary train on it: computed once, not per epoch.
+    summarized = (
+        is_torch_model(model)
+        and model.has_fixed_summary
+        and augment is None
+        and not config.spec_augment
+        and config.max_train_seconds is None
+    )
     eval_rows = np.concatenate([parts["val"], parts["test"] if config.evaluate_test else []])
+    refit_rows = np.empty(0, dtype=np.int64)  # added to training for the refit
+    if config.refit and len(parts["val"]) and is_torch_model(model):
+        refit_rows = np.concatenate([parts["val"], data.speed_rows(parts["val"])])
+    all_rows = np.concatenate([train_rows, eval_rows, refit_rows]).astype(np.int64)
     if augment is not None and is_torch_model(model):
-        data.ensure_signals(np.unique(train_rows), pipe.sample_rate)
+        data.ensure_signals(np.unique(np.concatenate([train_rows, refit_rows])), pipe.sample_rate)
         data.ensure_features(pipe, eval_rows.astype(np.int64))
-    else:
+    elif not summarized or config.speaker_adapt:
         if augment is not None:
             notes.append("waveform augmentation ignored: the svm is fitted once on fixed features")
-        data.ensure_features(pipe, np.concatenate([train_rows, eval_rows]).astype(np.int64))
+        data.ensure_features(pipe, all_rows)
 
     if config.speaker_adapt:
-        data = _speaker_adapted(data, model, np.concatenate([train_rows, eval_rows]), notes)
+        data = _speaker_adapted(data, model, all_rows, notes)
+    if summarized:
+        data.ensure_summaries(model, pipe, all_rows, device)
 
     if is_torch_model(model):
         history, best_epoch, val_metrics = _fit_torch(
-            model, pipe, data, train_rows, parts["val"], y_all, label_list, augment, device
-        )
+            model, pipe, data, train_rows, parts["val"], y_all, label_list, augment, device,
+            summarized,
+        )  # fmt: skip
     else:
         history, best_epoch, val_metrics = _fit_svm(
             model, data, train_rows, parts["val"], y_all, label_list, config
+        )
+    if len(refit_rows):
+        model = _refit(
+            model, data, pipe, np.concatenate([train_rows, refit_rows]), y_all, label_list,
+            augment, device, summarized, best_epoch,
+        )  # fmt: skip
+        notes.append(
+            f"refit: retrained from scratch on the training and validation speakers for "
+            f"{best_epoch} epochs (the best epoch on validation); validation metrics and the "
+            "training log are those of the first run"
         )
 
     metrics: dict[str, dict[str, float]] = {"val": val_metrics} if val_metrics else {}
     predictions = None
     if config.evaluate_test and len(parts["test"]):
-        proba = _predict_rows(model, pipe, data, parts["test"], device, config.batch_size)
+        proba = _predict_rows(
+            model, pipe, data, parts["test"], device, config.batch_size, summarized
+        )
         predictions = predictions_frame(
             manifest.iloc[parts["test"]], proba, label_list, model.model_name, split
         )
@@ -431,6 +521,37 @@ def _train_split_inner(
     )
 
 
+def _refit(
+    first: Any,
+    data: _Data,
+    pipe: InputPipeline,
+    rows: np.ndarray,
+    y_all: np.ndarray,
+    labels: list[str],
+    augment: AugmentConfig | None,
+    device: Any,
+    summarized: bool,
+    epochs: int,
+) -> Any:
+    """A fresh model (same seed and config as ``first``) trained ``epochs`` epochs on ``rows``
+    with no validation: the chosen epoch count, now with the validation speakers' data too."""
+    config = data.config
+    _seed_everything(config.seed)
+    model, _ = build_model(
+        config.model, len(labels), config.model_config, config.feature_config or None
+    )
+    model.labels = labels
+    if getattr(first.config, "speaker_adapted", False):
+        model.config.speaker_adapted = True
+    data.config = config.replace(epochs=max(epochs, 1), patience=0)
+    try:
+        no_val = np.empty(0, dtype=np.int64)
+        _fit_torch(model, pipe, data, rows, no_val, y_all, labels, augment, device, summarized)
+    finally:
+        data.config = config
+    return model
+
+
 def _speaker_adapted(data: _Data, model: Any, rows: np.ndarray, notes: list[str]) -> _Data:
     """A view of ``data`` whose features are normalised per speaker, each clip with the
     statistics of its speaker's other clips (leave-one-out; labels never used)."""
@@ -459,7 +580,7 @@ def _speaker_adapted(data: _Data, model: Any, rows: np.ndarray, notes: list[str]
         "its speaker's other clips, test speakers included (their other test clips, no labels)"
     )
     return dataclasses.replace(
-        data, features=dict(zip(map(int, rows), adapted, strict=True)), signals={}
+        data, features=dict(zip(map(int, rows), adapted, strict=True)), signals={}, summaries={}
     )
 
 
@@ -577,7 +698,7 @@ def _train_item(
     else:
         feature = data.features[r]
         if config.max_train_seconds is not None:
-            duration = float(data.manifest["duration"].iloc[r])
+            duration = float(data.manifest["duration"].iloc[r % len(data.manifest)])
             if duration > 0:
                 feature = pipe.crop(feature, config.max_train_seconds / duration, rng)
     if spec_options is not None and feature.ndim >= 2:
@@ -595,6 +716,7 @@ def _fit_torch(
     labels: list[str],
     augment: AugmentConfig | None,
     device: Any,
+    summarized: bool = False,
 ) -> tuple[pd.DataFrame, int, dict[str, float]]:
     import torch
     import torch.nn.functional as F
@@ -632,10 +754,16 @@ def _fit_torch(
         train_true: list[int] = []
         train_pred: list[int] = []
         for rows in _batches(train_rows, config.batch_size, rng):
-            items = [_train_item(int(r), data, pipe, augmenter, spec_options, rng) for r in rows]
-            x, lengths = pipe.collate(items, device)
             y = torch.as_tensor(y_all[rows], device=device)
-            logits = model(x, lengths)
+            if summarized:
+                summary = np.stack([data.summaries[int(r)] for r in rows])
+                logits = model.forward_summary(torch.from_numpy(summary).to(device))
+            else:
+                items = [
+                    _train_item(int(r), data, pipe, augmenter, spec_options, rng) for r in rows
+                ]
+                x, lengths = pipe.collate(items, device)
+                logits = model(x, lengths)
             loss = F.cross_entropy(logits, y, weight=weights)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -656,7 +784,9 @@ def _fit_torch(
         }
         val_m: dict[str, float] = {}
         if len(val_rows):
-            proba = _predict_rows(model, pipe, data, val_rows, device, config.batch_size)
+            proba = _predict_rows(
+                model, pipe, data, val_rows, device, config.batch_size, summarized
+            )
             val_m = _metrics(y_all[val_rows].tolist(), proba.argmax(axis=1).tolist(), labels)
             picked = np.clip(proba[np.arange(len(val_rows)), y_all[val_rows]], 1e-12, 1.0)
             val_m["loss"] = float(-np.mean(np.log(picked)))
@@ -739,8 +869,17 @@ def _predict_rows(
     rows: np.ndarray,
     device: Any,
     batch_size: int,
+    summarized: bool = False,
 ) -> np.ndarray:
-    """Probabilities (len(rows), C) of precomputed features, in the order of ``rows``."""
+    """Probabilities (len(rows), C) of precomputed features (or summaries), in row order."""
+    if summarized:
+        import torch
+
+        summary = torch.from_numpy(np.stack([data.summaries[int(r)] for r in rows])).to(device)
+        model.eval()
+        with torch.inference_mode():
+            logits = model.forward_summary(summary)
+        return torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
     features = [data.features[int(r)] for r in rows]
     return predict_features(model, pipe, features, batch_size=batch_size, device=device)
 

@@ -63,6 +63,19 @@ def test_train_config_file_and_overrides(
                  "--out", str(out)]) == 0  # fmt: skip
     assert json.loads((out / "train_config.json").read_text())["epochs"] == 1
     assert "checkpoint written" in capsys.readouterr().out
+    # speed-perturbed copies and the refit, from the command line
+    out = tmp_path / "speed"
+    assert main(["train", "--config", str(checkpoint / "train_config.json"), "--epochs", "2",
+                 "--speed-perturb", "0.9,1.1", "--refit", "--out", str(out)]) == 0  # fmt: skip
+    saved = json.loads((out / "train_config.json").read_text())
+    assert saved["speed_perturb"] == [0.9, 1.1] and saved["refit"] is True
+    notes = " ".join(json.loads((out / "config.json").read_text())["data"]["notes"])
+    assert "speed-perturbed copies" in notes and "refit" in notes
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["train", "--config", str(checkpoint / "train_config.json"),
+              "--speed-perturb", "fast", "--out", str(out)])  # fmt: skip
+    assert "expected numbers like 0.9,1.1" in capsys.readouterr().err
 
 
 def test_predict_json_format(checkpoint: Path, capsys: pytest.CaptureFixture[str]) -> None:

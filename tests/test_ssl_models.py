@@ -345,6 +345,11 @@ def test_per_layer_head_is_a_trainable_probe(tmp_path: Path) -> None:
         summary = model.fixed_summary(x, lengths)
         assert summary.shape == (len(states), 5 * 384 * 2)
         torch.testing.assert_close(model.forward_summary(summary), batch)
+    means = create_model(
+        "whisper_tiny", N_CLASSES, layer_pooling="per_layer", pooling="mean", hidden=()
+    )
+    assert means.head.mlp.output.in_features == 5 * 384  # means only
+    assert means.fixed_summary(x, lengths).shape == (len(states), 5 * 384)
     weighted = create_model("whisper_tiny", N_CLASSES)
     assert not weighted.has_fixed_summary  # learned layer weights come first
     with pytest.raises(NotImplementedError):

@@ -126,7 +126,8 @@ class PretrainedSERConfig(ModelConfig):
             on its own, mean and standard deviation, the ``L × 2D`` statistics always
             standardised and fed to the MLP: the linear probe of the issue's floor, made a
             trainable head, with dropout on the standardised statistics). ``per_layer`` ignores
-            ``normalize_layers``, ``proj_dim`` and ``pooling``.
+            ``normalize_layers`` and ``proj_dim``; of ``pooling`` it takes ``"mean"`` (means
+            only, ``L × D``) and otherwise pools mean and standard deviation.
         normalize_layers: layer-normalise every hidden state (no parameters) before the sum.
         proj_dim: width of the linear projection after the layer sum (0 = none).
         pooling: ``"mean_std"`` (mean and standard deviation over the valid frames, the
@@ -277,7 +278,7 @@ class EncoderHead(nn.Module):
             # No parameters before pooling: each layer's statistics, standardised like the
             # probe's StandardScaler (raw Whisper states differ in scale by orders of magnitude).
             self.proj = nn.Identity()
-            self.pool = StatisticsPooling(num_states * dim, std=True)
+            self.pool = StatisticsPooling(num_states * dim, std=config.pooling != "mean")
             self.standardize = RunningStandardizer(self.pool.out_features)
         else:
             width = config.proj_dim or dim
@@ -305,7 +306,7 @@ class EncoderHead(nn.Module):
         return self.layer_sum.layer_weights()
 
     def layer_statistics(self, states: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Per-layer head: every layer's mean and std over the valid frames, ``(B, 2·L·D)``,
+        """Per-layer head: every layer's mean (and std) over the valid frames, ``(B, 2·L·D)``,
         and the (uniform) pooling weights. No parameters: the trainer caches it per clip."""
         batch, layers, dim, steps = states.shape
         assert isinstance(self.pool, StatisticsPooling)

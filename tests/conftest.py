@@ -22,6 +22,20 @@ def corpora_dir() -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The tests' cache for the whole session, so module fixtures and background threads
+    (the app's preloading) between tests use it too: the encoders loaded once per process
+    remember the folder they were loaded from."""
+    old = os.environ.get("SER_CACHE")
+    os.environ["SER_CACHE"] = str(tmp_path_factory.getbasetemp() / "ser_cache")
+    yield
+    if old is None:
+        os.environ.pop("SER_CACHE", None)
+    else:
+        os.environ["SER_CACHE"] = old
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """Keep every test's caches out of the user's home folder."""

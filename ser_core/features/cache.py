@@ -61,6 +61,15 @@ def read_signal(path: Path, sample_rate: int) -> np.ndarray:
     return read_audio(path, target_rate=sample_rate).signal
 
 
+def _at_speed(signal: np.ndarray, sample_rate: int, speed: float) -> np.ndarray:
+    """``signal`` itself at speed 1, else its speed-perturbed copy (training augmentation)."""
+    if speed == 1.0:
+        return signal
+    from ser_core.features.augment import speed_perturb
+
+    return speed_perturb(signal, sample_rate, speed)
+
+
 def _atomic_write_bytes(target: Path, write: Callable[[IO[bytes]], object]) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -159,11 +168,7 @@ class FeatureCache:
             with self._lock:
                 self.hits += 1
             return cached
-        signal = self.loader(Path(path), config.rate)
-        if speed != 1.0:
-            from ser_core.features.augment import speed_perturb
-
-            signal = speed_perturb(signal, config.rate, speed)
+        signal = _at_speed(self.loader(Path(path), config.rate), config.rate, speed)
         feature = extract(config, signal, config.rate)
         self.put(digest, config, feature)
         with self._lock:
@@ -223,10 +228,6 @@ def extract_files(
         if store is not None:
             out.append(store.get_or_compute(path, config, speed=speed))
         else:
-            signal = read_signal(Path(path), config.rate)
-            if speed != 1.0:
-                from ser_core.features.augment import speed_perturb
-
-                signal = speed_perturb(signal, config.rate, speed)
+            signal = _at_speed(read_signal(Path(path), config.rate), config.rate, speed)
             out.append(extract(config, signal, config.rate))
     return out

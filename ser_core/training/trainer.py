@@ -7,10 +7,15 @@ A run (see :class:`~ser_core.training.config.TrainConfig` for every setting):
    :func:`ser_core.pipeline.build_model`, so its input size matches its feature config;
 3. features: computed once per file through the content-keyed
    :class:`~ser_core.features.FeatureCache` (fast epochs); with waveform augmentation the decoded
-   training waveforms stay in memory and are augmented and featurised on the fly;
+   training waveforms stay in memory and are augmented and featurised on the fly; a model
+   whose forward starts with a parameter-free summary (the per-layer Whisper head's layer
+   statistics) trains on that summary, computed once per clip; ``speed_perturb`` adds cached
+   speed-perturbed copies of the training clips;
 4. epochs of mini-batch training (torch models) with validation after each; the weights of the
    epoch with the best validation UA (ties: lower validation loss) are kept; early stopping after
-   ``patience`` epochs without improvement. The svm is fitted once on the training features;
+   ``patience`` epochs without improvement (``refit``: then a fresh model is trained on
+   training + validation for the best epoch count). The svm is fitted once on the training
+   features;
 5. the test set is predicted with the best weights (``evaluate_test``);
 6. the folder: ``model.safetensors`` (svm: ``model.skops``), ``config.json`` (model config,
    ``feature_config``, ``labels``, ``training``, ``data``, ``metrics``, ``versions``,

@@ -92,7 +92,11 @@ CHECKPOINTS: dict[str, list[str]] = {
         f"{m}-emodb": [*seed(m), *EMODB]
         for m in ("cnn", "lstm", "cnn_lstm", "cnn_bilstm_attn", "vit")
     },
-    **{f"{m}-ravdess": [*seed(m), *RAVDESS] for m in ("lstm", "cnn_lstm")},
+    **{
+        f"{m}-ravdess": [*seed(m), *RAVDESS]
+        for m in ("cnn", "lstm", "cnn_lstm", "cnn_bilstm_attn", "vit")
+    },
+    "lstm-tess": [*seed("lstm"), *TESS],
 }
 
 #: folder → arguments of the cross-validation runs in ``benchmarks/results/``.

@@ -85,7 +85,7 @@ class TrainConfig:
         speed_perturb: speed factors of extra training copies (e.g. ``[0.9, 1.1]``): every
             training clip is also played at these speeds (tempo and pitch together, Ko et al.
             2015), featurised once and cached like the originals, so it works with any model
-            and costs no time per epoch. Validation and test clips are never perturbed.
+            and adds no featurisation per epoch. Validation and test clips are never perturbed.
         refit: after early stopping, train a fresh model (same seed) on the training *and*
             validation speakers for the best epoch count, so no labelled speaker is left out of
             the final model (torch models; the validation metrics stay the first run's).

@@ -30,6 +30,7 @@ from typing import IO
 
 import numpy as np
 
+from ser_core.features.augment import speed_perturb
 from ser_core.features.config import FeatureConfig
 from ser_core.features.extract import extract
 from ser_core.paths import cache_dir
@@ -59,15 +60,6 @@ def read_signal(path: Path, sample_rate: int) -> np.ndarray:
     from ser_core.audio import read_audio  # lazy: keeps ser_core.features importable alone
 
     return read_audio(path, target_rate=sample_rate).signal
-
-
-def _at_speed(signal: np.ndarray, sample_rate: int, speed: float) -> np.ndarray:
-    """``signal`` itself at speed 1, else its speed-perturbed copy (training augmentation)."""
-    if speed == 1.0:
-        return signal
-    from ser_core.features.augment import speed_perturb
-
-    return speed_perturb(signal, sample_rate, speed)
 
 
 def _atomic_write_bytes(target: Path, write: Callable[[IO[bytes]], object]) -> None:
@@ -168,7 +160,7 @@ class FeatureCache:
             with self._lock:
                 self.hits += 1
             return cached
-        signal = _at_speed(self.loader(Path(path), config.rate), config.rate, speed)
+        signal = speed_perturb(self.loader(Path(path), config.rate), config.rate, speed)
         feature = extract(config, signal, config.rate)
         self.put(digest, config, feature)
         with self._lock:
@@ -228,6 +220,6 @@ def extract_files(
         if store is not None:
             out.append(store.get_or_compute(path, config, speed=speed))
         else:
-            signal = _at_speed(read_signal(Path(path), config.rate), config.rate, speed)
+            signal = speed_perturb(read_signal(Path(path), config.rate), config.rate, speed)
             out.append(extract(config, signal, config.rate))
     return out

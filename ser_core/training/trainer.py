@@ -218,6 +218,13 @@ class _Data:
                     summary = model.fixed_summary(x, lengths).float().cpu().numpy()
                     self.summaries.update(zip(chunk[i : i + 32], summary, strict=True))
 
+    def summary_batch(self, rows: Sequence[int], device: Any) -> Any:
+        """The stacked summaries of ``rows`` as a float tensor on ``device``."""
+        import torch
+
+        stacked = np.stack([self.summaries[int(r)] for r in rows])
+        return torch.from_numpy(stacked).to(device)
+
     def ensure_signals(self, rows: Sequence[int], sample_rate: int) -> None:
         """Decode the waveforms of ``rows`` once (augmentation featurises them each epoch)."""
         todo = [int(r) for r in rows if int(r) not in self.signals]
@@ -404,16 +411,7 @@ def _train_split_inner(
         raise TrainConfigError(f"need at least two classes to train, got {label_list}")
     y_all = np.array([index.get(e, -1) for e in emotions], dtype=np.int64)
 
-    _seed_everything(config.seed)
-    try:
-        model, feature_config = build_model(
-            config.model, len(label_list), config.model_config, config.feature_config or None
-        )
-    except ValueError as exc:
-        if isinstance(exc, SERError):
-            raise
-        raise TrainConfigError(str(exc)) from exc
-    model.labels = label_list
+    model, feature_config = _fresh_model(config, label_list)
     pipe = pipeline_for(model, feature_config)
 
     train_rows = parts["train"]
@@ -526,6 +524,21 @@ def _train_split_inner(
     )
 
 
+def _fresh_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
+    """The seeded, untrained model of ``config`` for ``labels``, and its feature config."""
+    _seed_everything(config.seed)
+    try:
+        model, feature_config = build_model(
+            config.model, len(labels), config.model_config, config.feature_config or None
+        )
+    except ValueError as exc:
+        if isinstance(exc, SERError):
+            raise
+        raise TrainConfigError(str(exc)) from exc
+    model.labels = labels
+    return model, feature_config
+
+
 def _refit(
     first: Any,
     data: _Data,
@@ -541,11 +554,7 @@ def _refit(
     """A fresh model (same seed and config as ``first``) trained ``epochs`` epochs on ``rows``
     with no validation: the chosen epoch count, now with the validation speakers' data too."""
     config = data.config
-    _seed_everything(config.seed)
-    model, _ = build_model(
-        config.model, len(labels), config.model_config, config.feature_config or None
-    )
-    model.labels = labels
+    model, _ = _fresh_model(config, labels)
     if getattr(first.config, "speaker_adapted", False):
         model.config.speaker_adapted = True
     data.config = config.replace(epochs=max(epochs, 1), patience=0)
@@ -761,8 +770,7 @@ def _fit_torch(
         for rows in _batches(train_rows, config.batch_size, rng):
             y = torch.as_tensor(y_all[rows], device=device)
             if summarized:
-                summary = np.stack([data.summaries[int(r)] for r in rows])
-                logits = model.forward_summary(torch.from_numpy(summary).to(device))
+                logits = model.forward_summary(data.summary_batch(rows, device))
             else:
                 items = [
                     _train_item(int(r), data, pipe, augmenter, spec_options, rng) for r in rows
@@ -880,10 +888,13 @@ def _predict_rows(
     if summarized:
         import torch
 
-        summary = torch.from_numpy(np.stack([data.summaries[int(r)] for r in rows])).to(device)
+        was_training = model.training
         model.eval()
-        with torch.inference_mode():
-            logits = model.forward_summary(summary)
+        try:
+            with torch.inference_mode():
+                logits = model.forward_summary(data.summary_batch(rows, device))
+        finally:
+            model.train(was_training)
         return torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
     features = [data.features[int(r)] for r in rows]
     return predict_features(model, pipe, features, batch_size=batch_size, device=device)

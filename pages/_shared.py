@@ -3,6 +3,7 @@ sidebar, and the way errors are shown. Streamlit-only glue over ``ser_core.app_s
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,8 @@ from ser_core.audio import AudioClip, read_audio
 from ser_core.errors import AudioInputError, SERError
 from ser_core.inference import checkpoints_dir
 from ser_core.paths import CORPORA_ENV
+
+_LOG = logging.getLogger("ser_core.app")
 
 if TYPE_CHECKING:  # (torch is imported by the background load, not before the first page)
     from ser_core.inference import Predictor
@@ -80,10 +83,28 @@ def get_synthetic_samples() -> tuple[samples.Sample, ...]:
 
 
 @st.cache_data(show_spinner="Looking for corpora…")
-def get_corpus_samples(root: str) -> list[samples.Sample]:
-    """A few clips per corpus and emotion under ``root`` (empty when none is found)."""
-    manifest = samples.find_corpus_manifest(root)
-    return [] if manifest is None else samples.corpus_samples(manifest)
+def _corpus_manifest(root: str) -> pd.DataFrame | None:
+    return samples.find_corpus_manifest(root)
+
+
+@st.cache_data(show_spinner=False)
+def _training_data(name: str, folder: str) -> samples.TrainingData:
+    return samples.TrainingData.of_checkpoint(checkpoints_dir() / name)
+
+
+def get_training_data(name: str) -> samples.TrainingData:
+    """What checkpoint ``name`` was trained, validated and tested on (labels, speakers)."""
+    return _training_data(name, str(checkpoints_dir()))
+
+
+@st.cache_data(show_spinner=False)
+def get_corpus_samples(root: str, model: str) -> list[samples.Sample]:
+    """A few clips per corpus and emotion under ``root``, the model's held-out files first
+    (empty when no corpus is found)."""
+    manifest = _corpus_manifest(root)
+    if manifest is None:
+        return []
+    return samples.corpus_samples(manifest, prefer=get_training_data(model).test_files)
 
 
 def model_names(distinct: bool = False) -> list[str]:
@@ -126,10 +147,15 @@ def sidebar() -> None:
 
 
 def show_error(error: Exception) -> None:
-    """Show a ``ser_core`` error's message (written for people) without a traceback."""
+    """Show a ``ser_core`` error's message (written for people) without a traceback; the
+    decoders' own words (``AudioInputError.detail``) go to the server log."""
     if isinstance(error, SERError):
+        detail = getattr(error, "detail", "")
+        if detail:
+            _LOG.warning("%s | details: %s", error, detail)
         st.error(str(error), icon="⚠️")
     else:
+        _LOG.exception("unexpected error", exc_info=error)
         st.error(f"Something went wrong: {error}", icon="⚠️")
 
 
@@ -140,6 +166,24 @@ def read_clip(source: Any) -> AudioClip | None:
     except AudioInputError as error:
         show_error(error)
         return None
+
+
+def decode_once(source: Any, key: str, state_key: str) -> AudioClip | None:
+    """The decoded clip of ``source``, decoded when it first appears (an upload is checked at
+    once, not at the first click) and kept in the session under ``state_key`` while ``key``
+    stays the same; a problem is shown every run until another input is chosen."""
+    kept = st.session_state.get(state_key)
+    if kept is None or kept[0] != key:
+        try:
+            kept = (key, read_audio(source))
+        except AudioInputError as error:
+            kept = (key, error)
+        st.session_state[state_key] = kept
+    outcome = kept[1]
+    if isinstance(outcome, Exception):
+        show_error(outcome)
+        return None
+    return outcome  # type: ignore[no-any-return]
 
 
 def clip_id(source: Any, *extra: str) -> str:

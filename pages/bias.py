@@ -18,20 +18,24 @@ from ser_core.evaluation import (
     prob_columns,
     top_confusions,
 )
+from ser_core.evaluation.groups import defined_rows
 
 GROUP_COLUMNS = ("corpus", "gender", "intensity", "text", "speaker", "language", "fold")
 METRICS = {"ua": "UA (unweighted accuracy)", "wa": "WA (accuracy)", "macro_f1": "macro F1"}
 
 st.title("Bias and accuracy explorer")
 st.caption(
-    "From each model's committed test predictions (`predictions.parquet`). Error bars are 95 % "
-    "bootstrap intervals over utterances."
+    "From each model's predictions on its test set, saved with the model when it was trained. "
+    "Error bars are 95 % bootstrap intervals over utterances."
 )
 
 names = require_models(distinct=True)
 everything = get_predictions(tuple(names))
 if everything.empty:
-    st.info("None of the models ships `predictions.parquet`; train with evaluate_test=True.")
+    st.info(
+        "None of the models comes with its test-set predictions, so there is nothing to explore "
+        "yet. A model trained with `ser train` saves them; add such a model to the models folder."
+    )
     st.stop()
 
 with_preds = list(dict.fromkeys(everything["model"].astype(str)))
@@ -72,41 +76,80 @@ def _drop_empty(part: pd.DataFrame) -> pd.DataFrame:
     return part.drop(columns=empty)
 
 
+MIN_GROUP_N = 5  # smallest group a gap is taken over
+
+
 @st.cache_data(show_spinner="Bootstrapping intervals…")
 def group_table(
     models: tuple[str, ...], corpora: tuple[str, ...], by: str, metric: str, n_boot: int
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(per-group metrics, overall per model, largest gap per model) for the selection."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """(per-group metrics, overall per model, largest gap per model, notes on what was left
+    out) for the selection. A corpus that does not record ``by`` (EMO-DB has no intensity)
+    is left out of the breakdown, not shown as an "unknown" group; a model with fewer than two
+    groups has no gap row, and a note says why."""
     source = get_predictions(tuple(names))
-    rows, overall, gaps = [], [], []
+    rows, overall, gaps, notes = [], [], [], []
     for name in models:
         part = source[(source["model"] == name) & source["corpus"].isin(corpora)]
         if part.empty:
             continue
-        report = breakdown(_drop_empty(part), by, metrics=(metric,), n_boot=n_boot, seed=0)
+        defined = defined_rows(part, by, within="corpus")
+        if not defined.any():
+            notes.append(f"{name}: its test data has no {by} labels, so it is not broken down.")
+            continue
+        left_out = sorted(part.loc[~defined, "corpus"].dropna().astype(str).unique())
+        if left_out:
+            one = len(left_out) == 1
+            notes.append(
+                f"{name}: {', '.join(left_out)} {'has' if one else 'have'} no {by} labels and "
+                f"{'is' if one else 'are'} left out."
+            )
+        report = breakdown(
+            _drop_empty(part), by, metrics=(metric,), n_boot=n_boot, seed=0, within="corpus"
+        )
         rows.append(report.by_group.assign(model=name))
         overall.append({"model": name, **report.overall.to_dict()})
-        gaps.append(report.difference(min_n=5).assign(model=name))
-    if not rows:
-        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
-    return pd.concat(rows), pd.DataFrame(overall), pd.concat(gaps)
+        gap = report.difference(min_n=MIN_GROUP_N)
+        if len(report.by_group) == 1:
+            notes.append(f"{name}: one {by} only ({report.by_group.index[0]}), so no gap.")
+        elif (gap["n_groups"] < 2).any():
+            notes.append(
+                f"{name}: no gap, fewer than two {by} groups with at least {MIN_GROUP_N} "
+                "utterances."
+            )
+        gap = gap[gap["n_groups"] >= 2]
+        if not gap.empty:
+            gaps.append(gap.reset_index().assign(model=name))
+    by_group = pd.concat(rows) if rows else pd.DataFrame()
+    gap_table = pd.concat(gaps, ignore_index=True) if gaps else pd.DataFrame()
+    if not gap_table.empty:
+        gap_table = gap_table[["model", *(c for c in gap_table.columns if c != "model")]]
+    return by_group, pd.DataFrame(overall), gap_table, notes
 
 
-by_group, overall, gaps = group_table(tuple(models), tuple(corpora), by, metric, n_boot)
+by_group, overall, gaps, notes = group_table(tuple(models), tuple(corpora), by, metric, n_boot)
 st.subheader(f"{METRICS[metric]} by {by}")
-st.plotly_chart(
-    plots.group_metric_figure(by_group, metric, color="model"),
-    key=session.chart_key("bias", "groups"),
+for note in notes:
+    st.caption(note)
+if by_group.empty:
+    st.info(f"None of the selected models has test data with {by} labels: pick another breakdown.")
+else:
+    st.plotly_chart(
+        plots.group_metric_figure(by_group, metric, color="model"),
+        key=session.chart_key("bias", "groups"),
+    )
+st.markdown(
+    f"**Gap between groups** (largest − smallest, groups with at least {MIN_GROUP_N} utterances)"
 )
-st.markdown("**Gap between groups** (largest − smallest, groups with at least 5 utterances)")
-st.dataframe(gaps.reset_index(), hide_index=True, key=session.BIAS_GAPS)
-csv_download(
-    "Download the gaps (CSV)", gaps.reset_index(), f"gaps_{by}_{metric}.csv", session.BIAS_GAPS_CSV
-)
-st.dataframe(by_group.reset_index(), hide_index=True, key=session.BIAS_TABLE)
+if gaps.empty:
+    st.caption(f"No model has two {by} groups to compare.")
+st.dataframe(gaps, hide_index=True, key=session.BIAS_GAPS)
+csv_download("Download the gaps (CSV)", gaps, f"gaps_{by}_{metric}.csv", session.BIAS_GAPS_CSV)
+group_rows = by_group.reset_index() if not by_group.empty else by_group
+st.dataframe(group_rows, hide_index=True, key=session.BIAS_TABLE)
 csv_download(
     "Download the group table (CSV)",
-    by_group.reset_index(),
+    group_rows,
     f"breakdown_{by}_{metric}.csv",
     session.BIAS_CSV,
 )

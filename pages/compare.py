@@ -53,7 +53,13 @@ if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
     clip = read_clip(source)
     if clip is None:
         st.stop()
-    outputs: dict[str, Any] = {"clip": clip, "rows": [], "explanations": {}, "probs": {}}
+    outputs: dict[str, Any] = {
+        "clip": clip,
+        "rows": [],
+        "explanations": {},
+        "probs": {},
+        "waiting": [],  # speaker-adapted models listed without a prediction: no enrolment yet
+    }
     bar = st.progress(0.0, text="Running the models…")
     for i, name in enumerate(names):
         bar.progress(i / len(names), text=f"Running {name}…")
@@ -61,15 +67,17 @@ if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
         if cache.needs_enrolment(name) and enrolment is None:
             # Needs the user's voice first: listed without a prediction (and without loading it).
             card = cache.model_card(name)
+            outputs["waiting"].append(name)
             outputs["rows"].append(
                 {
-                    "model": name,
+                    "model": card.display_name,
                     "architecture": card.architecture,
                     "label": None,
                     "confidence": None,
                     "latency_ms": None,
                     "trained on": ", ".join(card.corpora) or "?",
                     "test UA": card.test_ua,
+                    "test set": card.test_set or "?",
                     "note": NEEDS_ENROLMENT,
                 }
             )
@@ -86,18 +94,19 @@ if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
         card = get_card(name)
         outputs["rows"].append(
             {
-                "model": name,
+                "model": card.display_name,
                 "architecture": predictor.model_name,
                 "label": prediction.label,
                 "confidence": prediction.probabilities[prediction.label],
                 "latency_ms": prediction.latency * 1000,
                 "trained on": ", ".join(card.corpora) or "?",
                 "test UA": card.test_ua,
+                "test set": card.test_set or "?",
                 "note": ADAPTED if predictor.speaker_adapted else "",
             }
         )
-        outputs["probs"][name] = prediction.probabilities
-        outputs["explanations"][name] = explanation
+        outputs["probs"][card.display_name] = prediction.probabilities
+        outputs["explanations"][card.display_name] = explanation
     bar.empty()
     session.set_result(st.session_state, session.COMPARE_RESULT, session.ClipResult(key, outputs))
 
@@ -106,16 +115,33 @@ if result is None or not result.outputs["rows"]:
     st.stop()
 
 table = pd.DataFrame(result.outputs["rows"])
-waiting = table.loc[table["note"] == NEEDS_ENROLMENT, "model"].tolist()
+waiting = result.outputs.get("waiting", [])
 if waiting:
     st.info(
-        f"{', '.join(waiting)} {'is' if len(waiting) == 1 else 'are'} speaker-adapted: enrol a "
-        "speaker on the Detect page (Speaker enrolment), then run again to compare "
+        f"{', '.join(waiting)} {'is' if len(waiting) == 1 else 'are'} speaker-adapted: pick "
+        f"{'it' if len(waiting) == 1 else 'each'} on the Detect page and enrol your voice under "
+        "Speaker enrolment, then run again here to compare "
         f"{'it' if len(waiting) == 1 else 'them'} too."
     )
+# Every row in view (no inner scroll bar); the text columns wide enough to read.
+table_layout: dict[str, Any] = {
+    "height": cache.table_height(len(table)),
+    "column_config": {
+        "model": st.column_config.Column(width="medium"),
+        "trained on": st.column_config.Column(width="medium"),
+        "test UA": st.column_config.Column(
+            help="Unweighted accuracy on each model's own test set (see the test set column): "
+            "numbers measured on different test sets do not compare directly."
+        ),
+        "test set": st.column_config.Column(
+            width="large", help="The corpus and what was held out for the test UA"
+        ),
+        "note": st.column_config.Column(width="medium"),
+    },
+}
 predicted = table[table["note"] != NEEDS_ENROLMENT]
 if predicted.empty:
-    st.dataframe(table, hide_index=True, key=session.COMPARE_TABLE)
+    st.dataframe(table, hide_index=True, key=session.COMPARE_TABLE, **table_layout)
     st.stop()
 probs = pd.DataFrame(result.outputs["probs"]).T  # models × labels (NaN: label not in a model)
 ensemble = probs.mean(axis=0, skipna=True)
@@ -134,6 +160,7 @@ st.dataframe(
     ),
     hide_index=True,
     key=session.COMPARE_TABLE,
+    **table_layout,
 )
 st.plotly_chart(plots.compare_figure(predicted), key=session.chart_key("compare", "chart"))
 st.plotly_chart(

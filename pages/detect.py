@@ -10,10 +10,12 @@ import streamlit as st
 from pages._shared import (
     clip_id,
     corpora_root,
+    decode_once,
     get_corpus_samples,
     get_exported,
     get_predictor,
     get_synthetic_samples,
+    get_training_data,
     read_clip,
     require_models,
     show_error,
@@ -28,6 +30,14 @@ if TYPE_CHECKING:
     from ser_core.inference import Prediction, Predictor
 
 LONG_CLIP_SECONDS = 6.0
+# What a sample's standing means for a person judging the prediction.
+SAMPLE_STATUS = {
+    "held out": "held out: the model never trained on this clip.",
+    "training speaker": "⚠️ from a **training speaker**: the model may have heard this very clip.",
+    "validation speaker": "from a validation speaker (used to choose the model, not to train it).",
+    "held-out speaker": "from a held-out speaker: the model never heard this voice.",
+    "new corpus": "from a corpus the model never trained on.",
+}
 UPLOAD_TYPES = ["wav", "flac", "ogg", "oga", "opus", "mp3", "m4a", "aac", "aif", "aiff", "webm"]
 MODES = ("Upload a file", "Record from the microphone", "Pick a sample")
 
@@ -110,7 +120,7 @@ elif mode == MODES[1]:
         source, audio_bytes = recording, recording.getvalue()
 else:
     root = corpora_root()
-    corpus = get_corpus_samples(root) if root else []
+    corpus = get_corpus_samples(root, model) if root else []
     synthetic = list(get_synthetic_samples())
     synthetic.append(
         Sample(
@@ -126,15 +136,37 @@ else:
             "are **synthetic**, made by this app. They carry no emotion label; a prediction "
             "shows how the model reacts to rate, pitch and loudness, not whether it is right."
         )
-    titles = [s.title for s in options]
-    chosen = st.selectbox("Sample", titles, key=session.DETECT_SAMPLE)
+    training = get_training_data(model)
+    statuses = [training.status(s) for s in options]
+    # Whether the model may have heard the clip is part of its name in the picker.
+    titles = [
+        f"{s.title} · {status}" if status else s.title
+        for s, status in zip(options, statuses, strict=True)
+    ]
+    chosen = st.selectbox(
+        "Sample",
+        titles,
+        key=session.DETECT_SAMPLE,
+        help="“held out”: one of the model's test clips, never trained on. “training speaker”: "
+        "the model was trained on this speaker and may have heard this very clip.",
+    )
     sample = options[titles.index(chosen)]
     source, audio_bytes = sample.source(), sample.audio_bytes()
     if sample.emotion:
-        st.caption(f"Acted emotion (from the corpus): **{sample.emotion}**")
+        st.caption(
+            f"Acted emotion (from the corpus): **{sample.emotion}** · "
+            + SAMPLE_STATUS.get(statuses[titles.index(chosen)], "")
+        )
 
 if source is None:
     st.caption("Upload, record or pick a clip, then press **Detect**.")
+    st.stop()
+
+# Decoded as soon as it is chosen: a file that is not audio is said at once, with no player.
+clip_key = clip_id(source)
+decoded = decode_once(source, clip_key, session.DETECT_CLIP)
+if decoded is None:
+    session.clear_result(st.session_state, session.DETECT_RESULT)
     st.stop()
 
 if audio_bytes is not None:
@@ -142,11 +174,16 @@ if audio_bytes is not None:
 
 key = clip_id(source, model)
 pressed = st.button("Detect", type="primary", key=session.DETECT_BUTTON)
+if pressed and cache.needs_enrolment(model) and session_enrolment() is None:
+    st.error(
+        f"**{model}** is speaker-adapted: it needs a few clips of the speaker's voice first. "
+        "Open **Speaker enrolment** above, upload or record 3 s or more of the same voice and "
+        "press **Enrol this speaker**, or pick another model.",
+        icon="⚠️",
+    )
+    st.stop()
 if pressed:
-    clip = read_clip(source)
-    if clip is None:
-        session.clear_result(st.session_state, session.DETECT_RESULT)
-        st.stop()
+    clip = decoded
     try:
         with st.spinner("Predicting…"):
             prediction, model_name = predict(clip)
@@ -176,6 +213,7 @@ if pressed:
                 "windows": windows,
                 "model": model,
                 "model_name": model_name,
+                "adapted": session_enrolment() is not None,
             },
         ),
     )
@@ -190,17 +228,26 @@ windows = result.outputs["windows"]
 
 left, right = st.columns([1, 2])
 with left:
-    st.metric("Predicted emotion", prediction.label)
+    adapted = " (speaker-adapted)" if result.outputs["adapted"] else ""
+    st.metric(f"Predicted emotion{adapted}", prediction.label)
     confidence = prediction.probabilities[prediction.label]
     st.caption(
         f"Confidence {confidence:.0%} · model **{model}** ({result.outputs['model_name']}) · "
         f"latency {prediction.latency * 1000:.0f} ms · clip {clip.duration:.1f} s"
     )
+    if result.outputs["adapted"]:
+        st.caption("Speaker-adapted: normalised with the enrolled voice.")
     if sample is not None and sample.synthetic:
         st.caption("Synthetic clip: there is no true emotion to compare with.")
     elif sample is not None and sample.emotion:
-        verdict = "✅ matches" if sample.emotion == prediction.label else "❌ differs from"
-        st.caption(f"{verdict} the acted emotion ({sample.emotion}).")
+        if sample.emotion not in prediction.probabilities:
+            st.caption(
+                f"The model has no **{sample.emotion}** label (it knows "
+                f"{', '.join(prediction.probabilities)}), so it cannot name the acted emotion."
+            )
+        else:
+            verdict = "✅ matches" if sample.emotion == prediction.label else "❌ differs from"
+            st.caption(f"{verdict} the acted emotion ({sample.emotion}).")
 with right:
     st.plotly_chart(
         plots.probability_figure(prediction.probabilities, predicted=prediction.label),

@@ -1,16 +1,18 @@
 """Live microphone: a rolling emotion timeline from the browser's microphone (streamlit-webrtc).
 
-The frame callback runs on streamlit-webrtc's worker thread and only calls
-``LiveSession.push_frame`` (resample to 16 kHz with the session's one resampler, then append to
-a lock-guarded ring buffer). A fragment re-running once a second takes the latest window,
-gates it with the voice-activity detector and classifies it only when someone speaks.
+The browser only sends (``SENDONLY``, audio only: no player, no video element). An audio sink
+calls ``LiveSession.push_frame`` on streamlit-webrtc's thread for every 20 ms frame (resample to
+16 kHz with the session's one resampler, then append to a lock-guarded ring buffer). A fragment
+re-running once a second takes the latest window, gates it with the voice-activity detector and
+classifies it only when someone speaks; it also says when no audio, or only digital silence,
+arrives.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
-from streamlit_webrtc import WebRtcMode, webrtc_streamer
+from streamlit_webrtc import WebRtcMode, create_audio_sink_track, webrtc_streamer
 
 from pages._shared import get_predictor, require_models
 from ser_core.app_support import plots, session
@@ -51,12 +53,12 @@ if live is None or live.labels != predictor.labels:
 try:
     ctx = webrtc_streamer(
         key=session.LIVE_WEBRTC,
-        mode=WebRtcMode.SENDRECV,
-        audio_frame_callback=live.push_frame,  # runs off the script thread: never calls st.*
-        sendback_audio=False,
+        mode=WebRtcMode.SENDONLY,
+        # The sink pulls every frame (no queue to drop from) on streamlit-webrtc's thread;
+        # push_frame never calls st.*. The callback is re-pointed at this run's session.
+        sink_audio_track=create_audio_sink_track(live.push_frame, key=session.LIVE_SINK),
         media_stream_constraints={"audio": True, "video": False},
         rtc_configuration={"iceServers": []},  # localhost: no STUN/TURN lookups, no network
-        async_processing=True,
     )
     playing = bool(ctx.state.playing)
 except (AttributeError, RuntimeError) as error:  # no browser session (e.g. AppTest)
@@ -75,14 +77,17 @@ def panel() -> None:
     assert live is not None
     if playing:
         live.step(predict)
+    problem = live.microphone_problem(playing)
+    if problem:
+        st.warning(problem, icon=":material/mic_off:")
     current = live.current()
     timeline = live.timeline()
     left, right = st.columns([1, 3])
     with left:
-        st.markdown(
-            f"<div style='font-size:3.5rem;font-weight:700'>{current.label if current else '…'}"
-            "</div>",
-            unsafe_allow_html=True,
+        st.metric(
+            "Current emotion",
+            current.label if current else "…",
+            help="The latest window that held speech (silence is never classified).",
         )
         last = timeline.iloc[-1] if len(timeline) else None
         if last is not None and not bool(last["speech"]):

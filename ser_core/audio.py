@@ -214,12 +214,13 @@ def _check_rate(rate: float, what: str, name: str) -> int:
 
 
 def _not_audio(name: str, detail: str = "") -> AudioInputError:
-    # What to do comes first; the decoders' own words last, for bug reports.
-    details = f" Details: {detail}" if detail else ""
+    # The message says what to do; the decoders' own words go to ``detail`` (logs, bug
+    # reports): they name library internals and object reprs a person cannot act on.
     return AudioInputError(
         f"{name} is not audio, or is corrupt or in an unsupported format. Supported formats: "
-        f"{SUPPORTED_FORMATS}. Convert it to WAV or FLAC, or choose another file.{details}",
+        f"{SUPPORTED_FORMATS}. Convert it to WAV or FLAC, or choose another file.",
         reason="not_audio",
+        detail=detail,
     )
 
 

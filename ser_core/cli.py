@@ -801,6 +801,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except SERError as error:
         print(f"ser: error: {error}", file=sys.stderr)
+        detail = getattr(error, "detail", "")
+        if detail:  # a terminal user may file a bug report with it
+            print(f"ser: details: {detail}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ser: interrupted", file=sys.stderr)

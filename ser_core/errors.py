@@ -18,11 +18,15 @@ class AudioInputError(SERError, ValueError):
         reason: a short machine-readable code (``"not_audio"``, ``"empty"``, ``"too_short"``,
             ``"silent"``, ``"non_finite"``, ``"too_long"``, ``"bad_sample_rate"``,
             ``"bad_shape"``, ``"not_found"``), so callers can react without parsing messages.
+        detail: the decoders' own words (for logs and bug reports, not for the person who
+            chose the file: they may hold object representations and library internals), or
+            ``""``.
     """
 
-    def __init__(self, message: str, reason: str = "invalid") -> None:
+    def __init__(self, message: str, reason: str = "invalid", detail: str = "") -> None:
         super().__init__(message)
         self.reason = reason
+        self.detail = detail
 
 
 class CorpusError(SERError, ValueError):

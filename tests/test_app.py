@@ -127,8 +127,9 @@ def test_detect_on_an_uploaded_clip_shows_label_and_chart(checkpoints: Path) -> 
     at.button(key="detect.button").click().run()
     assert not at.exception, at.exception
     assert not _errors(at)
-    labels = cache.load("default").labels
-    assert at.metric[0].value in labels
+    own = cache.load("default").predict_signal(synthetic_vowel(2.0), 16_000)
+    assert at.metric[0].value == own.label  # the predictor's own answer, not just any label
+    assert any(f"Confidence {own.probabilities[own.label]:.0%}" in c.value for c in at.caption)
     charts = at.get("plotly_chart")
     assert len(charts) >= 4  # probabilities, waveform, mel, explanation
 
@@ -148,25 +149,63 @@ def test_detect_long_clip_shows_a_timeline(
     assert any(b.label.startswith("Download the timeline") for b in at.get("download_button"))
 
 
-def test_detect_bad_upload_shows_the_core_message(checkpoints: Path) -> None:
+LEAKS = ("Details", "UploadedFile", "file_id", "upload_url", "libsndfile", "FFmpeg:", "Errno")
+
+
+def test_detect_says_a_file_is_not_audio_on_upload_without_internals(
+    checkpoints: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     at = _app()
-    at.file_uploader(key="detect.upload").upload("broken.wav", b"this is not audio", "audio/wav")
-    at.run()
-    at.button(key="detect.button").click().run()
+    at.file_uploader(key="detect.upload").upload(
+        "bad.wav", b"this is not audio\n" * 20, "audio/wav"
+    )
+    with caplog.at_level("WARNING", logger="ser_core.app"):
+        at.run()  # no Detect click: the upload alone is checked
     assert not at.exception, at.exception
     errors = _errors(at)
-    assert errors and "broken.wav is not audio" in errors[0]
+    assert errors and errors[0].startswith("bad.wav is not audio")
+    assert not [leak for leak in LEAKS if leak in errors[0]], errors[0]
+    assert not at.get("audio")  # no empty 0:00 player for a file that cannot play
+    assert not at.button  # nothing to detect
+    assert "libsndfile" in caplog.text  # the decoders' words went to the log
     assert not at.metric
+
+
+@pytest.mark.corpora
+def test_detect_samples_say_whether_the_model_heard_them_and_lacks_their_label(
+    corpora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On shipped checkpoints: held-out clips come first and are marked; a boredom clip
+    cannot 'differ from' the acted emotion of a model that has no boredom label."""
+    monkeypatch.setenv("SER_CHECKPOINTS", str(ROOT / "checkpoints"))
+    monkeypatch.setenv("SER_CORPORA", str(corpora_dir))
+    at = _app()
+    at.selectbox(key="detect.model").set_value("cnn-ravdess").run()
+    at.radio(key="detect.input_mode").set_value("Pick a sample").run()
+    options = at.selectbox(key="detect.sample").options
+    ravdess = [o for o in options if o.startswith("ravdess")]
+    assert ravdess and all(o.endswith("· held out") for o in ravdess), ravdess
+    assert next(o for o in options if o.startswith("emodb")).endswith("· new corpus")
+    at.selectbox(key="detect.model").set_value("default").run()
+    options = at.selectbox(key="detect.sample").options
+    boredom = next(o for o in options if o.startswith("emodb · boredom"))
+    assert "boredom" not in cache.load("default").labels
+    at.selectbox(key="detect.sample").set_value(boredom).run()
+    at.button(key="detect.button").click().run()
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "The model has no **boredom** label" in captions
+    assert "differs from" not in captions and "matches" not in captions
 
 
 def test_detect_silent_upload_shows_the_core_message(checkpoints: Path) -> None:
     at = _app()
     silent = to_wav_bytes(synthetic_vowel(1.0) * 0.0)
     at.file_uploader(key="detect.upload").upload("silent.wav", silent, "audio/wav")
-    at.run()
-    at.button(key="detect.button").click().run()
+    at.run()  # said on upload, before any click
     assert not at.exception, at.exception
     assert any("silent" in e.lower() for e in _errors(at))
+    assert not at.get("audio") and not at.metric
 
 
 def test_compare_shows_every_model(checkpoints: Path) -> None:
@@ -266,7 +305,9 @@ def test_detect_with_a_speaker_adapted_model_asks_for_an_enrolment(
     at.file_uploader(key="detect.upload").set_value(clip).run()
     at.button(key="detect.button").click().run()
     assert not at.exception, at.exception
-    assert any("enrol the speaker first" in e for e in _errors(at))
+    errors = _errors(at)
+    assert any("needs a few clips of the speaker's voice" in e for e in errors), errors
+    assert not [e for e in errors if "Predictor" in e or "adapted_to" in e]  # no API names
     assert not at.metric
     enrolment = [
         (f"me{i}.wav", to_wav_bytes(synthetic_vowel(2.0, 120.0 + 15 * i)), "audio/wav")
@@ -283,6 +324,7 @@ def test_detect_with_a_speaker_adapted_model_asks_for_an_enrolment(
     assert not at.exception, at.exception
     assert not _errors(at)
     assert at.metric and at.metric[0].value in cache.load("default").labels
+    assert "speaker-adapted" in at.metric[0].label
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -70,6 +71,37 @@ def test_mel_and_explanation_share_the_time_axis() -> None:
         plots.explanation_figure(np.ones(5), "time", times=np.arange(4))
     with pytest.raises(ValueError, match="unknown explanation kind"):
         plots.explanation_figure(np.ones(5), "sound")
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = (int(colour.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_spectrograms_draw_silence_blank_and_speech_darker() -> None:
+    """Quiet must never look louder than speech: the lowest level is white, levels are dB
+    re the clip's peak with a floor, and every view of the mel uses the same scale."""
+    mel = np.full((64, 100), -80.0, dtype=np.float32)  # digital silence at the dB floor
+    mel[:, 40:60] = np.linspace(-30.0, 12.0, 64)[:, None]  # speech
+    times = np.arange(100) * 0.01
+    heat = plots.mel_figure(mel, times).data[0]
+    assert heat.zmin == -plots.SPECTROGRAM_RANGE_DB and heat.zmax == 0.0
+    z = np.asarray(heat.z)
+    assert z.max() == 0.0 and z[:, 0].max() == -plots.SPECTROGRAM_RANGE_DB
+    scale = [c for _, c in heat.colorscale]
+    assert _luminance(scale[0]) > 0.95  # silence: blank
+    assert all(
+        _luminance(a) > _luminance(b) for a, b in itertools.pairwise(scale)
+    )  # louder: darker
+    quiet = plots.spectrogram_levels(mel - 40.0)  # a quiet recording keeps its contrast
+    assert np.allclose(quiet, plots.spectrogram_levels(mel), atol=1e-4)
+    for fig in (
+        plots.explanation_figure(np.ones((64, 100)), "time-frequency", mel=mel, mel_times=times),
+        plots.explanation_figure(np.ones(10), "time", duration=1.0, mel=mel, mel_times=times),
+    ):
+        under = next(trace for trace in fig.data if trace.name == "mel")
+        assert [c for _, c in under.colorscale] == scale
+        assert np.array_equal(np.asarray(under.z), z)
 
 
 def test_probability_and_timeline_figures() -> None:
@@ -314,6 +346,30 @@ def test_live_session_classifies_speech_only_and_saves_csv() -> None:
     assert len(back) == 2 and back["label"].iloc[1] == "sad"
     session_.reset()
     assert session_.timeline().empty and session_.seconds_received == 0
+
+
+def test_live_session_says_when_the_microphone_sends_nothing_or_silence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(live.time, "monotonic", lambda: clock[0])
+    session_ = live.LiveSession(["neutral"], vad=live.VoiceActivityDetector("energy"))
+    assert session_.microphone_problem(playing=False) is None
+    assert session_.microphone_problem(playing=True) is None  # just started
+    clock[0] += 6.0
+    nothing = session_.microphone_problem(playing=True)
+    assert nothing is not None and "No audio has arrived" in nothing
+    for frame in _frames(np.zeros(48000, dtype=np.float32), 48000, 2):  # a muted input
+        session_.push_frame(frame)
+    muted = session_.microphone_problem(playing=True)
+    assert muted is not None and "only silence" in muted
+    session_.push_samples(samples.synthetic_vowel(1.0, level=0.3), SR)
+    assert session_.microphone_problem(playing=True) is None
+    clock[0] += 6.0  # the voice stopped, the stream goes on with zeros
+    session_.push_samples(np.zeros(SR, np.float32), SR)
+    assert "only silence" in (session_.microphone_problem(playing=True) or "")
+    assert session_.microphone_problem(playing=False) is None  # STOP resets the wait
+    assert session_.microphone_problem(playing=True) is None
 
 
 def _speech_and_silence(seconds: int) -> np.ndarray:

@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from ser_core.inference.exported import ExportedPredictor
 
 __all__ = [
+    "ADAPTED_TAG",
     "ModelCard",
     "checkpoint_names",
+    "describe_test_set",
     "load",
     "load_all_predictions",
     "load_exported",
@@ -34,6 +36,7 @@ __all__ = [
     "model_card",
     "needs_enrolment",
     "predictions_path",
+    "table_height",
 ]
 
 
@@ -76,6 +79,10 @@ def predictions_path(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+#: What a speaker-adapted model's name is followed by wherever results are listed.
+ADAPTED_TAG = "(speaker-adapted)"
+
+
 @dataclass
 class ModelCard:
     """Everything the Models page shows about one checkpoint.
@@ -94,6 +101,9 @@ class ModelCard:
             does not store (None when the model has none, or its weights are not cached).
         corpora: training corpora.
         protocol: the split protocol's description.
+        test_set: what the test numbers were measured on, in a few words (corpus, what was
+            held out, clips): see :func:`describe_test_set`.
+        speaker_adapted: the model needs an enrolment of the user's voice before it predicts.
         metrics: ``{"val": {...}, "test": {...}}`` from ``config.json``.
         feature_config: the feature settings.
         training: the training settings.
@@ -113,6 +123,8 @@ class ModelCard:
     encoder_parameters: int | None = None
     corpora: list[str] = field(default_factory=list)
     protocol: str = ""
+    test_set: str = ""
+    speaker_adapted: bool = False
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     feature_config: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
@@ -125,6 +137,82 @@ class ModelCard:
         """Unweighted accuracy on the test split, when the checkpoint recorded it."""
         value = self.metrics.get("test", {}).get("ua")
         return None if value is None else float(value)
+
+    @property
+    def display_name(self) -> str:
+        """The name with ``(speaker-adapted)`` after it when the model needs an enrolment."""
+        return f"{self.name} {ADAPTED_TAG}" if self.speaker_adapted else self.name
+
+
+#: Protocols that hold out whole speakers.
+_SPEAKER_PROTOCOLS = ("speaker-holdout", "loso", "kfold-speaker")
+
+
+def _compress(ids: list[str]) -> str:
+    """``"15, 16"``, or ``"19–24"`` for a run of consecutive numbers (other ids as they are)."""
+    if not ids or not all(i.isdigit() for i in ids):
+        return ", ".join(ids)
+    numbers = sorted(set(ids), key=int)
+    runs: list[list[str]] = []
+    for n in numbers:
+        if runs and int(n) == int(runs[-1][-1]) + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(", ".join(r) if len(r) < 3 else f"{r[0]}–{r[-1]}" for r in runs)
+
+
+def _held_out(groups: list[str], protocol: str, strip: str | None) -> str:
+    """``"speakers 15, 16 held out"`` / ``"40 texts held out (same speakers)"`` for one part."""
+    if protocol == "text-holdout":
+        return f"{len(groups)} text{'s' * (len(groups) != 1)} held out (same speakers)"
+    if protocol == "random":
+        return "random clips held out (same speakers)"
+    if protocol in _SPEAKER_PROTOCOLS:
+        if not groups:
+            return "speakers held out"
+        prefix = f"{strip}:" if strip else ""
+        ids = [g[len(prefix) :] if prefix and g.startswith(prefix) else g for g in groups]
+        return f"speaker{'s' * (len(ids) != 1)} {_compress(ids)} held out"
+    return protocol
+
+
+def describe_test_set(config: dict[str, Any]) -> str:
+    """What a checkpoint's test numbers were measured on, in a few words, from its config.
+
+    ``"emodb · speakers 15, 16 held out · 127 clips"``, ``"tess · 40 texts held out (same
+    speakers) · 558 clips"``; a per-corpus split names each corpus's part. Empty when the
+    config records no data section.
+    """
+    data = config.get("data")
+    if not isinstance(data, dict):
+        return ""
+    corpora = [str(c) for c in data.get("corpora") or []]
+    split = data.get("split") if isinstance(data.get("split"), dict) else {}
+    protocol = str(split.get("protocol") or data.get("protocol") or "")
+    groups = [str(g) for g in split.get("test_groups") or data.get("test_speakers") or []]
+    if protocol == "per-corpus":
+        parts = []
+        for corpus in corpora or sorted({g.split(":", 1)[0] for g in groups}):
+            mine = [g for g in groups if g.startswith(f"{corpus}:")]
+            texts = [g for g in mine if "/" in g]  # "tess:tess/tess:back": a held-out text
+            kind = "text-holdout" if texts else "speaker-holdout"
+            parts.append(f"{corpus}: {_held_out(mine, kind, corpus)}")
+        held = "; ".join(parts)
+    else:
+        held = _held_out(groups, protocol, corpora[0] if len(corpora) == 1 else None)
+    fold = data.get("fold")
+    if fold is not None and protocol in ("loso", "kfold-speaker"):
+        held = f"fold {fold}: {held}"
+    n_test = data.get("n_test")
+    clips = f"{int(n_test)} clips" if isinstance(n_test, int | float) and n_test else ""
+    named = "" if protocol == "per-corpus" else ", ".join(corpora)  # (each part names its own)
+    return " · ".join(p for p in (named, held, clips) if p)
+
+
+def table_height(rows: int, row_height: int = 35) -> int:
+    """Pixels for ``st.dataframe`` to show ``rows`` rows and the header without a scroll bar."""
+    return (max(rows, 1) + 1) * row_height + 3
 
 
 def model_card(name: str, predictor: Predictor | None = None) -> ModelCard:
@@ -201,6 +289,8 @@ def model_card(name: str, predictor: Predictor | None = None) -> ModelCard:
         encoder_parameters=encoder_parameters,
         corpora=corpora,
         protocol=protocol,
+        test_set=describe_test_set(config),
+        speaker_adapted=bool(model_config.get("speaker_adapted", False)),
         metrics={k: v for k, v in metrics.items() if isinstance(v, dict)},
         feature_config=dict(config.get("feature_config") or {}),
         training=dict(training),
@@ -256,10 +346,17 @@ def load(name: str) -> Predictor:
 def measure_latency(
     predictor: Predictor, seconds: float = 3.0, repeats: int = 3, seed: int = 0
 ) -> float:
-    """Median seconds to predict a ``seconds``-long clip on this machine (after one warm-up)."""
+    """Median seconds to predict a ``seconds``-long clip on this machine (after one warm-up).
+
+    A speaker-adapted model without an enrolment is measured adapted to a synthetic voice (as
+    a user's enrolled voice would be: the normalisation costs the same whoever it is of).
+    """
     from ser_core.app_support.samples import synthetic_vowel
 
     signal = synthetic_vowel(seconds, 150.0, 120.0, seed=seed)
+    if predictor.speaker_adapted and predictor.speaker is None:
+        voice = synthetic_vowel(4.0, 140.0, 110.0, seed=seed + 1)
+        predictor = predictor.adapted_to(predictor.enrolment([voice], 16000))
     predictor.predict_signal(signal, 16000)
     times = []
     for _ in range(max(1, repeats)):

@@ -1,8 +1,12 @@
 """The live-microphone pipeline, testable without a browser.
 
-streamlit-webrtc calls the audio frame callback on its own worker thread, 50 times a second with
-20 ms :class:`av.AudioFrame` objects (browsers usually send 48 kHz stereo or mono s16). That
-callback must never touch ``st.*``; it only feeds :meth:`LiveSession.push_frame`, which
+The Live page receives the browser's microphone through streamlit-webrtc in ``SENDONLY`` mode
+with an audio sink (``create_audio_sink_track``): the sink calls :meth:`LiveSession.push_frame`
+on streamlit-webrtc's own event-loop thread, 50 times a second with 20 ms
+:class:`av.AudioFrame` objects (browsers usually send 48 kHz stereo or mono s16), and nothing is
+sent back to the browser. (An ``audio_frame_callback`` with ``sendback_audio=False`` is never
+pulled by streamlit-webrtc 0.79: no frame ever arrived that way.) That callback must never touch
+``st.*``; :meth:`LiveSession.push_frame`
 
 1. resamples with the session's one :class:`FrameResampler` (an :class:`av.AudioResampler`
    keeps its filter state between frames, so one per session, never one per frame) to 16 kHz
@@ -35,6 +39,7 @@ import pandas as pd
 from ser_core.audio import TARGET_SAMPLE_RATE, resample
 
 __all__ = [
+    "SILENCE_FLOOR",
     "FrameResampler",
     "LiveSession",
     "ReplayReport",
@@ -44,6 +49,10 @@ __all__ = [
     "browser_frames",
     "replay",
 ]
+
+#: Peak amplitude under which received audio counts as digital silence (about -80 dBFS; a
+#: muted input sends zeros, a live one at least its noise floor).
+SILENCE_FLOOR = 1e-4
 
 
 class RingBuffer:
@@ -348,17 +357,56 @@ class LiveSession:
         self._rows_lock = threading.Lock()
         self._frames_in = 0
         self._last_step_total = -1
+        # Wall-clock times (time.monotonic) for the microphone check: when the stream started
+        # playing, and when the last sample above the silence floor arrived.
+        self._playing_since: float | None = None
+        self._last_sound: float | None = None
 
-    # Called on streamlit-webrtc's worker thread: no st.* here.
+    # Called on streamlit-webrtc's worker thread (the audio sink's loop): no st.* here.
     def push_frame(self, frame: Any) -> Any:
-        """The ``audio_frame_callback``: resample, buffer, and hand the frame back unchanged."""
-        self.buffer.write(self.resampler(frame))
+        """The audio sink's callback: resample, buffer, and hand the frame back unchanged."""
+        self._write(self.resampler(frame))
         self._frames_in += 1
         return frame
 
     def push_samples(self, samples: np.ndarray, sample_rate: int) -> None:
         """Feed raw samples (any rate, mono or 2-D) instead of frames (tests, file replay)."""
-        self.buffer.write(self.resampler.resample_array(samples, sample_rate))
+        self._write(self.resampler.resample_array(samples, sample_rate))
+
+    def _write(self, samples: np.ndarray) -> None:
+        if samples.size and float(np.max(np.abs(samples))) > SILENCE_FLOOR:
+            self._last_sound = time.monotonic()
+        self.buffer.write(samples)
+
+    def microphone_problem(self, playing: bool, *, patience: float = 5.0) -> str | None:
+        """What is wrong with the microphone, in the user's words, or None when all is well.
+
+        Call it once a second from the page with whether the stream plays: after ``patience``
+        seconds of playing without any audio, or with audio that is digital silence (a muted
+        or disconnected input sends zeros), it says so and what to check.
+        """
+        now = time.monotonic()
+        if not playing:
+            self._playing_since = None
+            return None
+        if self._playing_since is None:
+            self._playing_since = now
+        waited = now - self._playing_since
+        if waited < patience:
+            return None
+        if self.buffer.total_written == 0:
+            return (
+                f"No audio has arrived from the microphone in {waited:.0f} s. Check that the "
+                "browser may use the microphone (the icon in the address bar), that a "
+                "microphone is connected and chosen under SELECT DEVICE, then press STOP and "
+                "START again."
+            )
+        if self._last_sound is None or now - self._last_sound > patience:
+            return (
+                "The microphone sends only silence: it may be muted (in the system settings or "
+                "on the device), or another input is chosen under SELECT DEVICE."
+            )
+        return None
 
     @property
     def seconds_received(self) -> float:
@@ -429,6 +477,7 @@ class LiveSession:
         with self._rows_lock:
             self._rows.clear()
         self._last_step_total = -1
+        self._last_sound = None
 
 
 # ----------------------------------------------------------------------------- replay

@@ -16,6 +16,8 @@ from plotly.subplots import make_subplots
 
 __all__ = [
     "EMOTION_COLORS",
+    "SPECTROGRAM_COLORSCALE",
+    "SPECTROGRAM_RANGE_DB",
     "color_for",
     "compare_figure",
     "confusion_figure",
@@ -24,6 +26,7 @@ __all__ = [
     "human_vs_model_figure",
     "mel_figure",
     "probability_figure",
+    "spectrogram_levels",
     "timeline_figure",
     "training_curves_figure",
     "waveform_figure",
@@ -51,6 +54,46 @@ def color_for(label: str) -> str:
     if label in EMOTION_COLORS:
         return EMOTION_COLORS[label]
     return _FALLBACK[sum(map(ord, str(label))) % len(_FALLBACK)]
+
+
+#: Spectrogram colours as in Praat: quiet is blank (white), louder is darker. An explicit list,
+#: so no theme swaps it for a scale whose bottom colour paints silence bright.
+SPECTROGRAM_COLORSCALE: list[list[float | str]] = [
+    [0.0, "#ffffff"],
+    [0.25, "#deebf7"],
+    [0.5, "#9ecae1"],
+    [0.75, "#3182bd"],
+    [1.0, "#08306b"],
+]
+#: Levels shown below the clip's peak (dB); anything quieter is drawn as blank.
+SPECTROGRAM_RANGE_DB = 60.0
+
+
+def spectrogram_levels(mel: np.ndarray, range_db: float = SPECTROGRAM_RANGE_DB) -> np.ndarray:
+    """A dB spectrogram relative to its peak: 0 at the loudest bin, floored at ``-range_db``.
+
+    The floor is relative to the clip, not absolute, so a quiet recording is not drawn blank
+    and digital silence is never brighter than speech.
+    """
+    mel = np.asarray(mel, dtype=np.float32)
+    finite = mel[np.isfinite(mel)]
+    peak = float(finite.max()) if finite.size else 0.0
+    return np.clip(np.nan_to_num(mel - peak, nan=-range_db, neginf=-range_db), -range_db, 0.0)
+
+
+def _spectrogram_trace(mel: np.ndarray, x: np.ndarray, *, showscale: bool) -> go.Heatmap:
+    return go.Heatmap(
+        z=spectrogram_levels(mel),
+        x=x,
+        y=np.arange(np.asarray(mel).shape[0]),
+        colorscale=SPECTROGRAM_COLORSCALE,
+        zmin=-SPECTROGRAM_RANGE_DB,
+        zmax=0.0,
+        showscale=showscale,
+        colorbar={"title": {"text": "dB re peak"}},
+        hovertemplate="t=%{x:.2f} s, band %{y}: %{z:.1f} dB re peak<extra></extra>",
+        name="mel",
+    )
 
 
 def _layout(fig: go.Figure, title: str | None, height: int) -> go.Figure:
@@ -126,30 +169,22 @@ def mel_figure(
     *,
     title: str | None = "Log-mel spectrogram",
     height: int = 280,
-    colorbar_title: str = "dB",
 ) -> go.Figure:
     """A log-mel spectrogram as a heatmap: seconds on x, mel band (row 0 = lowest) on y.
 
+    Levels are in dB relative to the clip's peak, floored :data:`SPECTROGRAM_RANGE_DB` below
+    it; quiet is blank and louder is darker (:data:`SPECTROGRAM_COLORSCALE`).
+
     Args:
-        mel: array of shape ``(n_mels, frames)``.
+        mel: array of shape ``(n_mels, frames)`` in dB.
         times: the time (seconds) of each frame (``ser_core.features.frame_times``).
         title: figure title.
         height: figure height in pixels.
-        colorbar_title: unit shown on the colour bar.
     """
     mel = np.asarray(mel, dtype=np.float32)
     if mel.ndim != 2:
         raise ValueError(f"mel must be 2-D (n_mels, frames), got shape {mel.shape}")
-    fig = go.Figure(
-        go.Heatmap(
-            z=mel,
-            x=np.asarray(times, dtype=float),
-            y=np.arange(mel.shape[0]),
-            colorscale="Magma",
-            colorbar={"title": {"text": colorbar_title}},
-            hovertemplate="t=%{x:.2f} s, band %{y}: %{z:.1f}<extra></extra>",
-        )
-    )
+    fig = go.Figure(_spectrogram_trace(mel, np.asarray(times, dtype=float), showscale=True))
     fig.update_xaxes(title_text="time (s)")
     fig.update_yaxes(title_text="mel band")
     return _layout(fig, title, height)
@@ -226,7 +261,7 @@ def explanation_figure(
         mx = _time_axis_for(mel, mel_times, duration)
         if kind == "time-frequency" and values.shape[0] == mel.shape[0]:
             fig = go.Figure()
-            fig.add_trace(go.Heatmap(z=mel, x=mx, colorscale="Greys", showscale=False, name="mel"))
+            fig.add_trace(_spectrogram_trace(mel, mx, showscale=False))
             fig.add_trace(
                 go.Heatmap(
                     z=np.where(values > 0.05, values, np.nan),
@@ -245,9 +280,7 @@ def explanation_figure(
         fig = make_subplots(
             rows=2, cols=1, shared_xaxes=True, row_heights=[0.75, 0.25], vertical_spacing=0.04
         )
-        fig.add_trace(
-            go.Heatmap(z=mel, x=mx, colorscale="Magma", showscale=False, name="mel"), row=1, col=1
-        )
+        fig.add_trace(_spectrogram_trace(mel, mx, showscale=False), row=1, col=1)
         strip = values
         fig.add_trace(
             go.Heatmap(

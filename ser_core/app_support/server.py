@@ -12,13 +12,14 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["CHROMIUM_ARGS", "chromium_path", "free_port", "serve_app"]
+__all__ = ["CHROMIUM_ARGS", "chromium_path", "fake_microphone_args", "free_port", "serve_app"]
 
 # Headless flags for this machine's closed network: without the background-networking ones
 # Chromium keeps opening connections that are refused.
@@ -31,6 +32,19 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def fake_microphone_args(wav: str | Path) -> list[str]:
+    """Chromium flags that grant the microphone and feed it from ``wav`` (looped).
+
+    Chromium reads the file as its capture device, so the page gets it through getUserMedia as
+    from a real microphone (WebRTC, MediaRecorder). A 48 kHz 16-bit PCM WAV works best.
+    """
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={Path(wav).resolve()}",
+    ]
 
 
 def chromium_path() -> str | None:
@@ -69,6 +83,9 @@ def serve_app(
     """
     app = Path(app).resolve()
     port = port or free_port()
+    # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe would
+    # block the server mid-request.
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -88,7 +105,7 @@ def serve_app(
         cwd=app.parent,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -101,7 +118,8 @@ def serve_app(
             except OSError:
                 pass
             if server.poll() is not None:
-                stderr = server.stderr.read().decode(errors="replace") if server.stderr else ""
+                log.seek(0)
+                stderr = log.read().decode(errors="replace")
                 raise RuntimeError(f"streamlit exited early:\n{stderr[-2000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"streamlit did not become healthy within {timeout:.0f} s")
@@ -113,3 +131,4 @@ def serve_app(
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()

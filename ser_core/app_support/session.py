@@ -42,6 +42,7 @@ __all__ = [
     "COMPARE_UPLOAD",
     "CORPORA_ROOT",
     "DETECT_BUTTON",
+    "DETECT_CLIP",
     "DETECT_INPUT_MODE",
     "DETECT_MODEL",
     "DETECT_RECORD",
@@ -57,6 +58,7 @@ __all__ = [
     "LIVE_CSV",
     "LIVE_MODEL",
     "LIVE_SESSION",
+    "LIVE_SINK",
     "LIVE_WEBRTC",
     "MODELS_LATENCY",
     "PAGES",
@@ -79,6 +81,8 @@ DETECT_SAMPLE = "detect.sample"
 DETECT_MODEL = "detect.model"
 DETECT_BUTTON = "detect.button"
 DETECT_RESULT = "detect.result"
+DETECT_CLIP = "detect.clip"
+"""(input key, decoded :class:`~ser_core.audio.AudioClip` or the error it gave)."""
 """The last :class:`ClipResult` (kept across reruns so views stay after widget changes)."""
 DETECT_TIMELINE_CSV = "detect.timeline_csv"
 ENROL_UPLOAD = "detect.enrol_upload"
@@ -99,6 +103,8 @@ LIVE_MODEL = "live.model"
 LIVE_WEBRTC = "live.webrtc"
 LIVE_SESSION = "live.session"
 """The page's :class:`~ser_core.app_support.live.LiveSession` (one resampler per session)."""
+LIVE_SINK = "live.sink"
+"""streamlit-webrtc's cache key of the page's audio sink track."""
 LIVE_CSV = "live.csv"
 LIVE_CLEAR = "live.clear"
 
@@ -135,6 +141,7 @@ ALL_KEYS: tuple[str, ...] = (
     DETECT_MODEL,
     DETECT_BUTTON,
     DETECT_RESULT,
+    DETECT_CLIP,
     DETECT_TIMELINE_CSV,
     ENROL_UPLOAD,
     ENROL_RECORD,
@@ -149,6 +156,7 @@ ALL_KEYS: tuple[str, ...] = (
     LIVE_MODEL,
     LIVE_WEBRTC,
     LIVE_SESSION,
+    LIVE_SINK,
     LIVE_CSV,
     LIVE_CLEAR,
     BIAS_MODELS,

@@ -10,7 +10,10 @@ value of one or more manifest columns (``corpus``, ``gender``, ``intensity``, ``
 * ``.difference()``: the largest gap between groups (max − min) and which groups those are.
 
 Rows whose group value is missing are not dropped silently: they form a group called
-``"unknown"``, which is shown but left out of :meth:`GroupReport.difference`.
+``"unknown"``, which is shown but left out of :meth:`GroupReport.difference`. With
+``within="corpus"``, rows of a corpus that does not define a column at all (EMO-DB and TESS have
+no ``intensity``) are left out of that column's breakdown instead (see :func:`defined_rows`):
+"unknown" then only holds rows whose corpus defines the column but not for them.
 
 :func:`human_agreement` compares the model with EMO-DB's listeners: does the model fail on the
 files the 20 listeners of the perception test found hard?
@@ -46,6 +49,7 @@ __all__ = [
     "GroupReport",
     "HumanAgreement",
     "breakdown",
+    "defined_rows",
     "human_agreement",
 ]
 
@@ -233,6 +237,32 @@ def _score(
     return out
 
 
+def defined_rows(
+    predictions: pd.DataFrame, by: str | Sequence[str], within: str = "corpus"
+) -> pd.Series:
+    """Which rows belong to a ``within`` group (a corpus) that defines every ``by`` column.
+
+    A corpus defines a column when at least one of its rows holds a value there; a corpus
+    without intensity labels has the column all missing, and its rows say nothing about
+    intensity. Rows whose ``within`` value is itself missing count as one group.
+
+    Returns:
+        A boolean Series aligned with ``predictions`` (all True when ``within`` is no column).
+    """
+    by_cols = [by] if isinstance(by, str) else list(by)
+    keep = pd.Series(True, index=predictions.index)
+    if within not in predictions.columns:
+        return keep
+    owner = predictions[within].astype(object).where(predictions[within].notna(), UNKNOWN)
+    owner = owner.astype(str).to_numpy()  # (positions, not labels: the index may repeat)
+    for column in by_cols:
+        if column == within or column not in predictions.columns:
+            continue
+        defines = predictions[column].notna().groupby(owner).transform("any")
+        keep &= defines.astype(bool)
+    return keep
+
+
 def breakdown(
     predictions: pd.DataFrame,
     by: str | Sequence[str],
@@ -242,6 +272,7 @@ def breakdown(
     alpha: float = 0.05,
     labels: Sequence[str] | None = None,
     cluster: str | None = None,
+    within: str | None = None,
 ) -> GroupReport:
     """Score ``predictions`` per group of ``by``.
 
@@ -260,12 +291,16 @@ def breakdown(
             resample whole speakers (wider, honest intervals for speaker-independent claims; a
             group with fewer than :data:`~ser_core.evaluation.bootstrap.MIN_CLUSTERS` speakers
             then gets no interval).
+        within: ``None`` keeps every row (missing values form ``"unknown"``); a column such
+            as ``"corpus"`` first leaves out the rows of each corpus that does not define a
+            ``by`` column at all (:func:`defined_rows`), so they are not pooled as "unknown".
 
     Returns:
         A :class:`GroupReport`.
 
     Raises:
-        PredictionsError: a ``by`` or ``cluster`` column is missing, or the frame is invalid.
+        PredictionsError: a ``by`` or ``cluster`` column is missing, the frame is invalid, or
+            (with ``within``) no row is left.
     """
     validate_predictions(predictions)
     by_cols = (by,) if isinstance(by, str) else tuple(by)
@@ -278,6 +313,14 @@ def breakdown(
             f"cannot break down by {', '.join(missing)}: no such column; available: "
             f"{', '.join(map(str, predictions.columns))}"
         )
+    if within is not None:
+        if labels is None:  # (the classes of every row, before some are left out)
+            labels = prediction_labels(predictions)
+        predictions = predictions[defined_rows(predictions, by_cols, within).to_numpy()]
+        if predictions.empty:
+            raise PredictionsError(
+                f"no {within} here records {', '.join(by_cols)}: nothing to break down"
+            )
     unknown_metrics = [m for m in metrics if m not in METRICS]
     if unknown_metrics:
         raise ValueError(f"unknown metric(s) {unknown_metrics}; choose from {', '.join(METRICS)}")

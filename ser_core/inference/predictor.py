@@ -272,7 +272,7 @@ class Predictor:
         if self.speaker is None:
             raise SERError(
                 f"{self.name} is speaker-adapted: enrol the speaker first (a few clips of their "
-                "voice: Predictor.enrolment, then adapted_to; in the app, Speaker enrolment)"
+                "voice: Predictor.enrolment, then adapted_to)"
             )
         try:
             return [self.speaker.normalize(f, ENROLLED_SPEAKER) for f in features]

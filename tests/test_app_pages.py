@@ -20,7 +20,7 @@ from ser_core.app_support import cache, session
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-KEYED_PAGES = ["pages/compare.py", "pages/live.py", "pages/bias.py", "pages/models.py"]
+KEYED_PAGES = ["views/compare.py", "views/live.py", "views/bias.py", "views/models.py"]
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +72,7 @@ def test_a_frozen_encoder_head_counts_the_encoder_from_its_cache(
 
 
 def test_models_page_shows_a_parameter_count_for_every_model(checkpoints: Path) -> None:
-    at = _app("pages/models.py")
+    at = _app("views/models.py")
     assert not at.exception, at.exception
     counts = [m.value for m in at.metric if m.label == "Parameters"]
     assert len(counts) == len(cache.distinct_checkpoint_names())
@@ -133,7 +133,7 @@ def test_models_page_renders_every_card_with_a_speaker_adapted_and_a_broken_mode
     monkeypatch.setenv("SER_CHECKPOINTS", str(broken_folder))
     names = cache.distinct_checkpoint_names()
     assert ADAPTED in names and names.index("broken") < names.index(ADAPTED)
-    at = _app("pages/models.py")
+    at = _app("views/models.py")
     assert at.toggle(key=session.MODELS_LATENCY).value  # latency on, as on a first visit
     assert not at.exception, at.exception
     shown = [h.value.split(" · ")[0] for h in at.subheader]
@@ -154,7 +154,7 @@ def test_models_page_parameter_metric_fits_and_the_encoder_size_is_on_the_card(
     adapted_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SER_CHECKPOINTS", str(adapted_folder))
-    at = _app("pages/models.py")
+    at = _app("views/models.py")
     at.toggle(key=session.MODELS_LATENCY).set_value(False).run()  # (latency: the test above)
     assert not at.exception, at.exception
     values = [m.value for m in at.metric if m.label == "Parameters"]
@@ -214,7 +214,7 @@ def test_compare_table_names_each_test_set_and_shows_every_row(
     checkpoints: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frames = _forward_elements(monkeypatch, "dataframe")
-    at = _app("pages/compare.py")
+    at = _app("views/compare.py")
     at.button(key=session.COMPARE_BUTTON).click().run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
@@ -236,7 +236,7 @@ def test_compare_labels_a_speaker_adapted_result(
     from ser_core.app_support.samples import synthetic_vowel
 
     voice = synthetic_vowel(4.0, 140.0, 110.0, seed=5)
-    at = _app("pages/compare.py")
+    at = _app("views/compare.py")
     at.session_state[session.ENROLMENTS] = {ADAPTED: predictor.enrolment([voice], 16000)}
     at.button(key=session.COMPARE_BUTTON).click().run()
     assert not at.exception, at.exception
@@ -293,7 +293,7 @@ def test_bias_page_shows_no_none_and_no_unknown_group_for_a_corpus_without_the_c
         for file in ("config.json", "predictions.parquet"):
             shutil.copy(ROOT / "checkpoints" / name / file, folder / name / file)
     monkeypatch.setenv("SER_CHECKPOINTS", str(folder))
-    at = _app("pages/bias.py")
+    at = _app("views/bias.py")
     at.selectbox(key=session.BIAS_BY).set_value("intensity").run()
     assert not at.exception, at.exception
     assert set(at.multiselect(key=session.BIAS_MODELS).value) == {"svm-ravdess", "svm-emodb"}
@@ -333,7 +333,7 @@ def test_session_keys_are_unique_and_chart_keys_namespaced() -> None:
 
 # ----------------------------------------------------------------------------- compare
 def test_compare_lists_every_checkpoint(checkpoints: Path) -> None:
-    at = _app("pages/compare.py")
+    at = _app("views/compare.py")
     at.button(key=session.COMPARE_BUTTON).click().run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
@@ -355,7 +355,7 @@ def test_compare_lists_a_speaker_adapted_model_as_needing_enrolment(
     monkeypatch.setenv("SER_CHECKPOINTS", str(folder))
     assert cache.needs_enrolment("cnn-adapted")
 
-    at = _app("pages/compare.py")
+    at = _app("views/compare.py")
     at.button(key=session.COMPARE_BUTTON).click().run()
     assert not at.exception, at.exception
     assert not at.error
@@ -372,7 +372,7 @@ def test_compare_lists_a_speaker_adapted_model_as_needing_enrolment(
 
 # ----------------------------------------------------------------------------- bias
 def test_bias_page_offers_csv_downloads_and_always_intervals(checkpoints: Path) -> None:
-    at = _app("pages/bias.py")
+    at = _app("views/bias.py")
     assert not at.exception, at.exception
     labels = {b.label for b in at.get("download_button")}
     assert {

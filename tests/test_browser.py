@@ -134,6 +134,22 @@ def _predictor_label(audio: bytes) -> str:
     return load_predictor(SHIPPED / "default").predict_signal(clip.signal, clip.sample_rate).label
 
 
+# ----------------------------------------------------------------------------- navigation
+def test_a_page_opened_first_after_a_start_keeps_the_apps_navigation(browser: Any) -> None:
+    """A bookmark to /live right after the server starts: the page runs inside app.py (its
+    sidebar and navigation), not as a stand-alone legacy page, which Streamlit does for any
+    script in a folder named ``pages/`` beside the entry script."""
+    with server.serve_app(APP, env={"SER_CHECKPOINTS": str(SHIPPED)}, timeout=120) as base:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        _open(page, f"{base}/live", "Live microphone")
+        nav = page.locator("[data-testid='stSidebarNav']")
+        nav.get_by_text("Compare models").wait_for(timeout=30_000)
+        assert "_shared" not in nav.inner_text() and "shared" not in nav.inner_text().split()
+        assert page.get_by_text("Corpora folder").count() == 1  # app.py's sidebar ran
+        context.close()
+
+
 # ----------------------------------------------------------------------------- live microphone
 def test_live_page_hears_the_microphone_and_labels_speech(
     page: Any, app_url: str, shots: Path
@@ -154,7 +170,7 @@ def test_live_page_hears_the_microphone_and_labels_speech(
     assert label.inner_text().strip() in load_predictor(SHIPPED / "default").labels
     assert page.locator("video").count() == 0  # audio only: no video placeholder
     assert page.frame_locator("iframe[title*='streamlit_webrtc']").locator("video").count() == 0
-    page.wait_for_timeout(4000)  # a few more steps for the timeline
+    page.wait_for_timeout(8000)  # a few more steps for the timeline
     page.screenshot(path=str(shots / "live.png"), full_page=True)
     _no_crash(page)
     webrtc.get_by_role("button", name="STOP").click()

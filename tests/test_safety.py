@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [
     *sorted((ROOT / "ser_core").rglob("*.py")),
     ROOT / "app.py",
-    *sorted((ROOT / "pages").glob("*.py")),
+    *sorted((ROOT / "views").glob("*.py")),
 ]
 
 

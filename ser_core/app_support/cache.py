@@ -1,6 +1,6 @@
 """Loaders the app wraps in ``st.cache_resource`` / ``st.cache_data`` (streamlit-free here).
 
-The app's ``pages/_shared.py`` decorates thin wrappers around these functions, so a model is
+The app's ``views/_shared.py`` decorates thin wrappers around these functions, so a model is
 loaded once per process and a predictions table once per file version, while the functions
 themselves stay plain and unit-tested.
 """

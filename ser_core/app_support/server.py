@@ -73,7 +73,7 @@ def serve_app(
     """Run ``streamlit run app`` headless on 127.0.0.1 and yield its base URL once healthy.
 
     Args:
-        app: the app script (its folder is the working directory, so ``pages/`` resolve).
+        app: the app script (its folder is the working directory, so ``views/`` resolve).
         env: extra environment variables for the server (e.g. ``SER_CHECKPOINTS``).
         port: the port (default: a free one).
         timeout: seconds to wait for ``/_stcore/health``.

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from pages._shared import get_card, get_latency, require_models, show_error
 from ser_core.app_support import cache, plots, session
 from ser_core.errors import SERError
+from views._shared import get_card, get_latency, require_models, show_error
 
 ENROL_HINT = "pick it on the Detect page and enrol your voice under Speaker enrolment"
 

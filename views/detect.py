@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import streamlit as st
 
-from pages._shared import (
+from ser_core.app_support import cache, plots, session
+from ser_core.app_support.samples import SYNTHETIC_PREFIX, Sample, long_synthetic_clip
+from ser_core.errors import SERError
+from ser_core.features import LogMelConfig, extract, frame_times
+from views._shared import (
     clip_id,
     corpora_root,
     decode_once,
@@ -20,10 +24,6 @@ from pages._shared import (
     require_models,
     show_error,
 )
-from ser_core.app_support import cache, plots, session
-from ser_core.app_support.samples import SYNTHETIC_PREFIX, Sample, long_synthetic_clip
-from ser_core.errors import SERError
-from ser_core.features import LogMelConfig, extract, frame_times
 
 if TYPE_CHECKING:
     from ser_core.audio import AudioClip

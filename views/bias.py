@@ -7,7 +7,6 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages._shared import get_predictions, require_models
 from ser_core.app_support import plots, session
 from ser_core.evaluation import (
     HUMAN_COLUMN,
@@ -19,6 +18,7 @@ from ser_core.evaluation import (
     top_confusions,
 )
 from ser_core.evaluation.groups import defined_rows
+from views._shared import get_predictions, require_models
 
 GROUP_COLUMNS = ("corpus", "gender", "intensity", "text", "speaker", "language", "fold")
 METRICS = {"ua": "UA (unweighted accuracy)", "wa": "WA (accuracy)", "macro_f1": "macro F1"}

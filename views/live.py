@@ -14,9 +14,9 @@ import numpy as np
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, create_audio_sink_track, webrtc_streamer
 
-from pages._shared import get_predictor, require_models
 from ser_core.app_support import plots, session
 from ser_core.app_support.live import LiveSession, VoiceActivityDetector
+from views._shared import get_predictor, require_models
 
 st.title("Live microphone")
 st.caption(

@@ -8,7 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages._shared import (
+from ser_core.app_support import cache, plots, session
+from ser_core.errors import SERError
+from ser_core.features import LogMelConfig, extract, frame_times
+from views._shared import (
     clip_id,
     get_card,
     get_predictor,
@@ -17,9 +20,6 @@ from pages._shared import (
     require_models,
     show_error,
 )
-from ser_core.app_support import cache, plots, session
-from ser_core.errors import SERError
-from ser_core.features import LogMelConfig, extract, frame_times
 
 st.title("Compare models on one clip")
 

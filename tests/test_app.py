@@ -209,9 +209,9 @@ def test_compare_shows_every_model(checkpoints: Path) -> None:
     at = _app("views/compare.py")
     at.button(key="compare.button").click().run()
     assert not at.exception, at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["model"]) == cache.distinct_checkpoint_names()
-    assert {"label", "confidence", "latency_ms", "trained on", "test UA"} <= set(table.columns)
+    assert {"label", "confidence", "latency (ms)", "trained on", "test UA"} <= set(table.columns)
     assert len(at.metric) == 3
     assert len(at.get("plotly_chart")) == 2 + len(table)  # chart, ensemble, one map per model
 

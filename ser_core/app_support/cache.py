@@ -36,7 +36,6 @@ __all__ = [
     "model_card",
     "needs_enrolment",
     "predictions_path",
-    "table_height",
 ]
 
 
@@ -208,11 +207,6 @@ def describe_test_set(config: dict[str, Any]) -> str:
     clips = f"{int(n_test)} clips" if isinstance(n_test, int | float) and n_test else ""
     named = "" if protocol == "per-corpus" else ", ".join(corpora)  # (each part names its own)
     return " · ".join(p for p in (named, held, clips) if p)
-
-
-def table_height(rows: int, row_height: int = 35) -> int:
-    """Pixels for ``st.dataframe`` to show ``rows`` rows and the header without a scroll bar."""
-    return (max(rows, 1) + 1) * row_height + 3
 
 
 def model_card(name: str, predictor: Predictor | None = None) -> ModelCard:

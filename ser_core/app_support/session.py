@@ -38,7 +38,6 @@ __all__ = [
     "COMPARE_CSV",
     "COMPARE_RESULT",
     "COMPARE_SAMPLE",
-    "COMPARE_TABLE",
     "COMPARE_UPLOAD",
     "CORPORA_ROOT",
     "DETECT_BUTTON",
@@ -95,7 +94,6 @@ COMPARE_UPLOAD = "compare.upload"
 COMPARE_SAMPLE = "compare.sample"
 COMPARE_BUTTON = "compare.button"
 COMPARE_RESULT = "compare.result"
-COMPARE_TABLE = "compare.table"
 COMPARE_CSV = "compare.csv"
 
 # Live page
@@ -151,7 +149,6 @@ ALL_KEYS: tuple[str, ...] = (
     COMPARE_SAMPLE,
     COMPARE_BUTTON,
     COMPARE_RESULT,
-    COMPARE_TABLE,
     COMPARE_CSV,
     LIVE_MODEL,
     LIVE_WEBRTC,

@@ -570,9 +570,10 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
     data.add_argument(
         "--protocol",
         help="speaker-holdout | loso | kfold-speaker | text-holdout | random | per-corpus "
-        "(speakers held out where a corpus has 4+, texts otherwise; default speaker-holdout)",
+        "(speakers held out where a corpus has 4+, texts otherwise) | loco (leave one corpus "
+        "out: test on all of it, scored over its own classes); default speaker-holdout",
     )
-    data.add_argument("--fold", type=int, help="fold of loso / kfold-speaker (default 0)")
+    data.add_argument("--fold", type=int, help="fold of loso / kfold-speaker / loco (default 0)")
     data.add_argument(
         "--all-folds",
         action="store_true",

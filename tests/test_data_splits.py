@@ -388,3 +388,40 @@ def test_per_corpus_holdout_gives_each_corpus_its_own_test_set(multi: pd.DataFra
     assert not split.speaker_independent  # the merged split as a whole is not
     with pytest.raises(ValueError, match="not in the manifest"):
         per_corpus_holdout(multi, test_speakers=["delta:01"])
+
+
+# ----------------------------------------------------------------------------- leave one corpus out
+def test_leave_one_corpus_out_tests_each_corpus_whole_and_validates_on_the_others() -> None:
+    from ser_core.data import leave_one_corpus_out
+
+    six = {f"{i:02d}": "m" if i % 2 else "f" for i in range(1, 7)}
+    manifest = pd.concat(
+        [
+            fake_corpus("alpha", six, texts=2),
+            fake_corpus("beta", {**six, "07": "m", "08": "f"}, texts=2),
+            fake_corpus("gamma", {"young": "f", "old": "f"}, texts=3),  # TESS-like: 2 speakers
+        ],
+        ignore_index=True,
+    )
+    splits = list(leave_one_corpus_out(manifest, val_fraction=0.25, seed=0))
+    assert [s.test_groups for s in splits] == [("alpha",), ("beta",), ("gamma",)]
+    corpus = manifest["corpus"].to_numpy()
+    val_speakers: dict[str, set[str]] = {}
+    for split in splits:
+        held = split.test_groups[0]
+        assert split.protocol == "loco" and split.speaker_independent
+        assert set(corpus[split.test]) == {held}
+        assert (corpus == held).sum() == len(split.test)  # every row of the corpus, once
+        assert held not in set(corpus[split.train]) | set(corpus[split.val])
+        assert len(split.train) + len(split.val) + len(split.test) == len(manifest)
+        assert "gamma" not in set(corpus[split.val])  # 2 speakers: it only trains
+        for name in {"alpha", "beta"} - {held}:
+            mine = {s for s in split.val_groups if s.startswith(f"{name}:")}
+            assert len(mine) == 2  # 25 % of 6 or 8 speakers, rounded half up
+            assert val_speakers.setdefault(name, mine) == mine  # the same in every fold
+        check_no_leakage(manifest, split)
+    again = list(leave_one_corpus_out(manifest, val_fraction=0.25, seed=0))
+    assert all(np.array_equal(a.val, b.val) for a, b in zip(splits, again, strict=True))
+    assert get_split("leave-one-corpus-out", manifest, fold=1).test_groups == ("beta",)
+    with pytest.raises(ValueError, match="two or more corpora"):
+        list(leave_one_corpus_out(manifest[manifest["corpus"] == "alpha"]))

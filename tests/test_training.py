@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from ser_core.errors import SERError
-from ser_core.evaluation import load_predictions
+from ser_core.evaluation import load_predictions, summary_metrics
 from ser_core.inference import load_predictor
 from ser_core.training import LOG_COLUMNS, TrainConfig, TrainConfigError, train, train_folds
 from ser_core.training.synthetic import synthetic_manifest, write_synthetic_corpus
@@ -140,6 +140,48 @@ def test_all_folds_pool_out_of_fold_predictions(corpus: pd.DataFrame, tmp_path: 
         assert (tmp_path / "cv" / name).is_file(), name
     with pytest.raises(TrainConfigError, match="cross-validation protocol"):
         train_folds(config.replace(protocol="speaker-holdout"), tmp_path / "x", manifest=corpus)
+
+
+def test_leave_one_corpus_out_scores_each_corpus_over_its_own_classes(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """Three small synthetic corpora, one without an emotion: every fold tests a whole corpus,
+    and a corpus is scored over the classes it has (chance 1/2, not 1/3)."""
+    parts = []
+    for name in ("alpha", "beta", "gamma"):
+        root = write_synthetic_corpus(tmp_path_factory.mktemp(name), speakers=4, per_speaker=2)
+        parts.append(synthetic_manifest(root, name=name))
+    manifest = pd.concat(parts, ignore_index=True)
+    labels = sorted(manifest["emotion"].unique())
+    assert len(labels) == 3
+    manifest = manifest[~((manifest["corpus"] == "gamma") & (manifest["emotion"] == labels[0]))]
+    manifest = manifest.reset_index(drop=True)
+    config = TrainConfig(
+        model="mlp",
+        model_config={"features": "mfcc_stats", "hidden": [16]},
+        corpora=["alpha", "beta", "gamma"],
+        protocol="loco",
+        epochs=3,
+        **QUICK,
+    )
+    result = train_folds(config, tmp_path / "loco", manifest=manifest, n_boot=20)
+    folds = pd.read_csv(tmp_path / "loco" / "folds.csv")
+    assert folds["test_groups"].tolist() == ["alpha", "beta", "gamma"]
+    sizes = manifest["corpus"].value_counts()
+    assert folds["n_test"].tolist() == [sizes["alpha"], sizes["beta"], sizes["gamma"]]
+    assert folds["n_classes"].tolist() == [3, 3, 2]
+    assert folds["chance"].tolist() == pytest.approx([1 / 3, 1 / 3, 0.5])
+    pooled = load_predictions(tmp_path / "loco" / "predictions.parquet")
+    gamma = pooled[pooled["fold"] == 2]
+    assert labels[0] not in set(gamma["predicted"])  # the argmax never leaves gamma's classes
+    for fold, frame in pooled.groupby("fold"):
+        assert set(frame["corpus"]) == {folds["test_groups"][fold]}
+        own = summary_metrics(frame["true"], frame["predicted"], sorted(set(frame["true"])))
+        assert folds["test_ua"][fold] == pytest.approx(own["ua"])
+    metrics = json.loads((tmp_path / "loco" / "metrics.json").read_text())
+    assert metrics["loco"]["mean_ua"] == pytest.approx(folds["test_ua"].mean())
+    assert set(metrics["loco"]["per_corpus"]) == {"alpha", "beta", "gamma"}
+    assert len(result.folds) == 3
 
 
 def test_settings_are_validated_and_round_trip(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ PROTOCOLS: tuple[str, ...] = (
     "text-holdout",
     "random",
     "per-corpus",
+    "loco",
 )
 
 # Which manifest column each protocol keeps disjoint between test and the other parts.
@@ -54,6 +55,7 @@ _DISJOINT_ON: dict[str, tuple[str, ...]] = {
     "text-holdout": ("text",),
     "random": (),
     "per-corpus": (),  # each corpus's part is checked on its own column before merging
+    "loco": ("corpus", "speaker"),
 }
 
 #: Fewest speakers for which ``per-corpus`` holds out speakers rather than texts.
@@ -596,6 +598,68 @@ def per_corpus_holdout(
     )
 
 
+def leave_one_corpus_out(
+    manifest: pd.DataFrame, val_fraction: float = 0.1, seed: int = 0
+) -> Iterator[Split]:
+    """Leave one corpus out: one fold per corpus (sorted), tested on every row of that corpus.
+
+    The other corpora train the fold. Validation (early stopping, model choice) takes speakers
+    of the training corpora, never of the held-out one: in each training corpus with at least
+    :data:`MIN_HOLDOUT_SPEAKERS` speakers, ``val_fraction`` of them (at least one), picked
+    seeded and spread over genders; corpora with fewer speakers (TESS) only train. So the test
+    corpus's speakers, studio and (often) language are all new to the model: the honest measure
+    of how it generalises to voices and recordings it never heard.
+
+    Args:
+        manifest: a manifest of two or more corpora.
+        val_fraction: share of each training corpus's speakers held out for validation.
+        seed: seeds the validation speakers.
+
+    Raises:
+        ValueError: fewer than two corpora, or a bad fraction.
+    """
+    _check_fraction("val_fraction", val_fraction)
+    corpora = _require(manifest, "corpus", "loco").astype(str)
+    speakers = _speaker_table(manifest, "loco")
+    names = sorted(manifest["corpus"].astype(str).unique())
+    if len(names) < 2:
+        raise ValueError(f"loco: leave-one-corpus-out needs two or more corpora, got {len(names)}")
+    rng = np.random.default_rng(seed)
+    val_by_corpus: dict[str, list[str]] = {}
+    for name in names:  # drawn once, so a corpus validates with the same speakers in every fold
+        own = speakers[speakers["corpus"].astype(str) == name]
+        if len(own) < MIN_HOLDOUT_SPEAKERS or val_fraction == 0:
+            val_by_corpus[name] = []
+            continue
+        k = max(1, _round_half_up(val_fraction * len(own)))
+        val_by_corpus[name] = _balanced_pick(own, k, rng)
+    keys = manifest["speaker"].astype(str)
+    for fold, held in enumerate(names):
+        test = np.flatnonzero((corpora == f"{held}:{held}").to_numpy())
+        val_groups = sorted(g for name in names if name != held for g in val_by_corpus[name])
+        val = _rows_of(keys, set(val_groups))
+        train = np.setdiff1d(np.arange(len(manifest)), np.union1d(test, val))
+        yield _finish(
+            manifest,
+            Split(
+                protocol="loco",
+                train=_positions(train),
+                val=_positions(val),
+                test=_positions(test),
+                fold=fold,
+                description=(
+                    f"leave one corpus out (fold {fold}): test on all of {held} "
+                    f"({len(test)} rows); train on {', '.join(n for n in names if n != held)}; "
+                    f"validation speakers {_short(val_groups)}"
+                ),
+                disjoint_on=_DISJOINT_ON["loco"],
+                test_groups=(held,),
+                val_groups=tuple(val_groups),
+                n_rows=len(manifest),
+            ),
+        )
+
+
 def random_split(
     manifest: pd.DataFrame,
     test_fraction: float = 0.2,
@@ -667,6 +731,8 @@ def _canonical_protocol(protocol: str) -> str:
         "text-holdout": "text-holdout",
         "random": "random",
         "per-corpus": "per-corpus",
+        "loco": "loco",
+        "leave-one-corpus-out": "loco",
     }
     if key not in aliases:
         raise ValueError(
@@ -698,6 +764,8 @@ def get_splits(protocol: str, manifest: pd.DataFrame, **kwargs: Any) -> list[Spl
         return [text_holdout(manifest, **kwargs)]
     if name == "per-corpus":
         return [per_corpus_holdout(manifest, **kwargs)]
+    if name == "loco":
+        return list(leave_one_corpus_out(manifest, **kwargs))
     return [random_split(manifest, **kwargs)]
 
 

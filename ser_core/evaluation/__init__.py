@@ -48,6 +48,7 @@ from ser_core.evaluation.predictions import (
     load_predictions,
     prediction_labels,
     prob_columns,
+    restrict_to_classes,
     save_predictions,
     validate_predictions,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "per_class_report",
     "prediction_labels",
     "prob_columns",
+    "restrict_to_classes",
     "save_predictions",
     "summary_metrics",
     "top_confusions",

@@ -33,6 +33,7 @@ __all__ = [
     "load_predictions",
     "prediction_labels",
     "prob_columns",
+    "restrict_to_classes",
     "save_predictions",
     "validate_predictions",
 ]
@@ -66,6 +67,29 @@ def prediction_labels(predictions: pd.DataFrame) -> list[str]:
         return [c[len(PROB_PREFIX) :] for c in probs]
     values = pd.concat([predictions["true"], predictions["predicted"]]).dropna()
     return sort_emotions(str(v) for v in values)
+
+
+def restrict_to_classes(predictions: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Score a model over a test corpus's own classes: ``predicted`` becomes the most probable
+    of ``classes`` (the argmax restricted to them) and rows whose true label is not among them
+    are dropped. The probability columns are kept as they are (the model's full output).
+
+    Leave-one-corpus-out uses it: a corpus with five emotions is scored as a five-way task
+    (chance 20 %), whatever other classes the model knows.
+
+    Raises:
+        PredictionsError: a class without its ``prob_<class>`` column, or no class at all.
+    """
+    if not classes:
+        raise PredictionsError("restrict_to_classes needs at least one class")
+    columns = [f"{PROB_PREFIX}{c}" for c in classes]
+    missing = [c for c in columns if c not in predictions.columns]
+    if missing:
+        raise PredictionsError(f"no probability column for {', '.join(missing)}")
+    kept = predictions[predictions["true"].astype(str).isin(classes)].copy()
+    probs = kept[columns].to_numpy(dtype=np.float64)
+    kept["predicted"] = np.asarray(classes, dtype=object)[probs.argmax(axis=1)]
+    return kept
 
 
 def validate_predictions(predictions: pd.DataFrame) -> pd.DataFrame:

@@ -53,6 +53,7 @@ from ser_core.errors import SERError
 from ser_core.evaluation import (
     EvaluationReport,
     evaluate_predictions,
+    restrict_to_classes,
     save_predictions,
     summary_metrics,
 )
@@ -278,6 +279,10 @@ def train(
     return _train_split(data, splits[config.fold], Path(out_dir), labels=None)
 
 
+#: Protocols ``train_folds`` (``ser train --all-folds``) runs fold by fold.
+FOLD_PROTOCOLS = ("loso", "kfold-speaker", "loco")
+
+
 def train_folds(
     config: TrainConfig,
     out_dir: str | Path,
@@ -293,12 +298,17 @@ def train_folds(
     all folds. ``auto`` labels are taken from the whole (filtered) manifest so every fold has the
     same output classes.
 
+    Leave one corpus out (``loco``) scores each held-out corpus over its own classes (the
+    argmax restricted to the classes it has among the model's, :func:`restrict_to_classes`),
+    so ``folds.csv`` also gives each corpus's ``n_classes`` and ``chance`` (1 / classes), and
+    ``metrics.json`` a ``loco`` section with the per-corpus UAs, their mean and minimum.
+
     Raises:
         TrainConfigError: a single-split protocol, or invalid settings.
     """
-    if config.protocol not in ("loso", "kfold-speaker"):
+    if config.protocol not in FOLD_PROTOCOLS:
         raise TrainConfigError(
-            f"--all-folds needs a cross-validation protocol (loso, kfold-speaker), not "
+            f"--all-folds needs a cross-validation protocol ({', '.join(FOLD_PROTOCOLS)}), not "
             f"{config.protocol}"
         )
     from ser_core.data import sort_emotions
@@ -314,18 +324,15 @@ def train_folds(
         data.config = fold_config
         results.append(_train_split(data, split, folder / f"fold_{fold:02d}", labels=labels))
     data.config = config
-    pooled = pd.concat(
-        [r.predictions for r in results if r.predictions is not None], ignore_index=True
-    )
+    scored = [_scored_predictions(r, labels, config.protocol) for r in results]
+    pooled = pd.concat([f for f in scored if f is not None], ignore_index=True)
     folder.mkdir(parents=True, exist_ok=True)
     save_predictions(pooled, folder / PREDICTIONS_NAME)
     report = evaluate_predictions(pooled, labels=labels, n_boot=n_boot, seed=config.seed)
-    (folder / "metrics.json").write_text(
-        json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
-    )
-    (folder / "report.md").write_text(report.to_markdown() + "\n", encoding="utf-8")
-    rows = [
-        {
+    rows = []
+    for r, frame in zip(results, scored, strict=True):
+        test = r.metrics.get("test", {})
+        row: dict[str, Any] = {
             "fold": r.split.fold,
             "test_groups": " ".join(r.split.test_groups),
             "n_train": len(r.split.train),
@@ -333,15 +340,56 @@ def train_folds(
             "n_test": len(r.split.test),
             "best_epoch": r.best_epoch,
             "val_ua": r.metrics.get("val", {}).get("ua"),
-            "test_ua": r.metrics.get("test", {}).get("ua"),
-            "test_wa": r.metrics.get("test", {}).get("wa"),
-            "training_seconds": round(r.seconds, 1),
+            "test_ua": test.get("ua"),
+            "test_wa": test.get("wa"),
         }
-        for r in results
-    ]
-    pd.DataFrame(rows).to_csv(folder / "folds.csv", index=False)
+        if config.protocol == "loco" and frame is not None:
+            classes = sorted(set(frame["true"].astype(str)), key=labels.index)
+            own = summary_metrics(frame["true"], frame["predicted"], classes)
+            row.update(
+                n_test=len(frame),
+                test_ua=float(own["ua"]),
+                test_wa=float(own["wa"]),
+                test_weighted_f1=float(own["weighted_f1"]),
+                n_classes=len(classes),
+                chance=1.0 / len(classes),
+                classes=" ".join(classes),
+            )
+        row["training_seconds"] = round(r.seconds, 1)
+        rows.append(row)
+    folds = pd.DataFrame(rows)
+    summary = report.to_dict()
+    if config.protocol == "loco":
+        summary["loco"] = {
+            "per_corpus": {
+                str(x["test_groups"]): {
+                    k: x[k] for k in ("test_ua", "test_wa", "test_weighted_f1", "chance", "n_test")
+                }
+                for x in rows
+            },
+            "mean_ua": float(folds["test_ua"].mean()),
+            "min_ua": float(folds["test_ua"].min()),
+            "scoring": "each held-out corpus over its own classes (argmax restricted to them)",
+        }
+    (folder / "metrics.json").write_text(
+        json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    (folder / "report.md").write_text(report.to_markdown() + "\n", encoding="utf-8")
+    folds.to_csv(folder / "folds.csv", index=False)
     config.save(folder / TRAIN_CONFIG_NAME)
     return CrossValidationResult(folder=folder, folds=results, predictions=pooled, report=report)
+
+
+def _scored_predictions(
+    result: TrainResult, labels: list[str], protocol: str
+) -> pd.DataFrame | None:
+    """A fold's test predictions as they are scored: for ``loco``, over the held-out corpus's
+    own classes (those of the model's ``labels`` it has)."""
+    frame = result.predictions
+    if frame is None or protocol != "loco":
+        return frame
+    present = set(frame["true"].astype(str))
+    return restrict_to_classes(frame, [label for label in labels if label in present])
 
 
 # ---------------------------------------------------------------------------------------------

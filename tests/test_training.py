@@ -184,6 +184,57 @@ def test_leave_one_corpus_out_scores_each_corpus_over_its_own_classes(
     assert len(result.folds) == 3
 
 
+def test_corpus_class_balance_gives_every_corpus_and_class_the_same_weight() -> None:
+    from ser_core.training import trainer
+
+    manifest = pd.DataFrame(
+        {
+            "corpus": ["big"] * 90 + ["small"] * 10,
+            "emotion": ["sad"] * 60 + ["angry"] * 30 + ["sad"] * 5 + ["angry"] * 5,
+        }
+    )
+    data = trainer._Data(
+        config=TrainConfig(corpora=["big"]), manifest=manifest, notes=[], cache=None
+    )  # type: ignore[arg-type]
+    rows = np.arange(100)
+    y = (manifest["emotion"] == "angry").to_numpy().astype(int)
+    weights = trainer._corpus_class_weights(data, rows, y)
+    total = pd.Series(weights).groupby([manifest["corpus"], manifest["emotion"]]).sum()
+    assert np.allclose(total.to_numpy(), total.iloc[0])  # four cells, equal weight
+    assert np.mean(list(weights.values())) == pytest.approx(1.0)
+    assert trainer._corpus_mean_ua(
+        np.array([0, 0, 1, 1]), np.array([0, 0, 0, 0]), np.array(["a", "a", "b", "b"]), ["x", "y"]
+    ) == pytest.approx(0.5)  # corpus a: 1.0, corpus b: 0.0 (pooled UA would be 0.5 as well)
+    with pytest.raises(TrainConfigError, match="select_on"):
+        TrainConfig(corpora=["emodb"], select_on="loss")
+
+
+def test_training_with_corpus_class_balance_selects_on_the_corpus_mean(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    parts = []
+    for name, speakers in (("alpha", 4), ("beta", 4)):
+        root = write_synthetic_corpus(
+            tmp_path_factory.mktemp(name), speakers=speakers, per_speaker=2
+        )
+        parts.append(synthetic_manifest(root, name=name))
+    manifest = pd.concat(parts, ignore_index=True)
+    config = TrainConfig(
+        model="mlp",
+        model_config={"features": "mfcc_stats", "hidden": [16]},
+        corpora=["alpha", "beta"],
+        protocol="per-corpus",
+        balance="corpus_class",
+        select_on="corpus_ua",
+        epochs=3,
+        **QUICK,
+    )
+    result = train(config, tmp_path / "balanced", manifest=manifest)
+    assert "corpus_ua" in result.metrics["val"]
+    saved = json.loads((tmp_path / "balanced" / "train_config.json").read_text())
+    assert saved["balance"] == "corpus_class" and saved["select_on"] == "corpus_ua"
+
+
 def test_settings_are_validated_and_round_trip(tmp_path: Path) -> None:
     with pytest.raises(TrainConfigError, match="optimizer"):
         TrainConfig(corpora=["emodb"], optimizer="rmsprop")

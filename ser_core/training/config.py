@@ -22,13 +22,17 @@ __all__ = [
     "LABEL_POLICIES",
     "OPTIMIZERS",
     "SCHEDULERS",
+    "SELECT_ON_CHOICES",
     "TrainConfig",
     "TrainConfigError",
 ]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "step", "cosine", "plateau")
-BALANCE_CHOICES = ("none", "weights", "undersample", "oversample")
+BALANCE_CHOICES = ("none", "weights", "corpus_class", "undersample", "oversample")
+#: What early stopping maximises: ``ua`` over all validation rows pooled, or ``corpus_ua``,
+#: the mean of each validation corpus's own UA (a large corpus cannot hide a small one).
+SELECT_ON_CHOICES = ("ua", "corpus_ua")
 #: ``auto``: the labels present in the training data; ``shared7``: the seven classes EMO-DB,
 #: RAVDESS and TESS share (RAVDESS's ``calm`` and EMO-DB's ``boredom`` rows are dropped).
 LABEL_POLICIES = ("auto", "shared7")
@@ -76,8 +80,13 @@ class TrainConfig:
         patience: stop after this many epochs without a better validation UA (0: never stop
             early). The weights of the best epoch are kept either way.
         seed: seeds Python, numpy and torch (and the split unless ``split_options`` has one).
-        balance: ``none``, ``weights`` (class-weighted loss), ``undersample`` or ``oversample``
-            (training rows, redrawn deterministically from ``seed``).
+        balance: ``none``, ``weights`` (class-weighted loss), ``corpus_class`` (each training
+            row's loss weighted by 1 / the rows of its (corpus, emotion) cell, so every corpus
+            and every class of it weighs the same: TESS's 2800 clips of two speakers cannot
+            drown a corpus of 600), ``undersample`` or ``oversample`` (training rows, redrawn
+            deterministically from ``seed``).
+        select_on: the validation score early stopping keeps the best epoch of: ``ua``
+            (pooled) or ``corpus_ua`` (mean of the per-corpus UAs).
         augment: waveform augmentation: False, True (``AugmentConfig()`` defaults) or a dict of
             ``AugmentConfig`` fields. Features are then computed on the fly each epoch.
         spec_augment: SpecAugment on 2-D feature maps: False, True or a dict of
@@ -128,6 +137,7 @@ class TrainConfig:
     patience: int = 10
     seed: int = 0
     balance: str = "none"
+    select_on: str = "ua"
     augment: bool | dict[str, Any] = False
     spec_augment: bool | dict[str, Any] = False
     speed_perturb: list[float] = field(default_factory=list)
@@ -152,6 +162,7 @@ class TrainConfig:
             _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("scheduler", self.scheduler, SCHEDULERS)
         _choice("balance", self.balance, BALANCE_CHOICES)
+        _choice("select_on", self.select_on, SELECT_ON_CHOICES)
         if isinstance(self.labels, str):
             _choice("labels", self.labels, LABEL_POLICIES)
         elif not self.labels or not all(isinstance(x, str) for x in self.labels):

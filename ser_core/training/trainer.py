@@ -219,6 +219,12 @@ class _Data:
                     summary = model.fixed_summary(x, lengths).float().cpu().numpy()
                     self.summaries.update(zip(chunk[i : i + 32], summary, strict=True))
 
+    def corpora_of(self, rows: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The corpus of each (virtual) row."""
+        n = len(self.manifest)
+        corpus = self.manifest["corpus"].astype(str).to_numpy()
+        return corpus[np.asarray(rows, dtype=np.int64) % n]
+
     def summary_batch(self, rows: Sequence[int], device: Any) -> Any:
         """The stacked summaries of ``rows`` as a float tensor on ``device``."""
         import torch
@@ -791,6 +797,10 @@ def _fit_torch(
     if config.balance == "weights":
         w = class_weights([labels[i] for i in y_all[train_rows]], labels)
         weights = torch.tensor(w, dtype=torch.float32, device=device)
+    row_weights = (
+        _corpus_class_weights(data, train_rows, y_all) if config.balance == "corpus_class" else None
+    )
+    val_corpora = data.corpora_of(val_rows) if config.select_on == "corpus_ua" else None
     rng = np.random.default_rng(config.seed)
     augmenter = WaveformAugmenter(augment, seed=config.seed) if augment is not None else None
     spec_options = _spec_augment_options(config)
@@ -825,7 +835,13 @@ def _fit_torch(
                 ]
                 x, lengths = pipe.collate(items, device)
                 logits = model(x, lengths)
-            loss = F.cross_entropy(logits, y, weight=weights)
+            if row_weights is None:
+                loss = F.cross_entropy(logits, y, weight=weights)
+            else:
+                w = torch.as_tensor(
+                    np.array([row_weights[int(r)] for r in rows]), dtype=logits.dtype
+                ).to(device)
+                loss = (F.cross_entropy(logits, y, reduction="none") * w).sum() / w.sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
@@ -851,8 +867,12 @@ def _fit_torch(
             val_m = _metrics(y_all[val_rows].tolist(), proba.argmax(axis=1).tolist(), labels)
             picked = np.clip(proba[np.arange(len(val_rows)), y_all[val_rows]], 1e-12, 1.0)
             val_m["loss"] = float(-np.mean(np.log(picked)))
+            if val_corpora is not None:
+                val_m["corpus_ua"] = _corpus_mean_ua(
+                    y_all[val_rows], proba.argmax(axis=1), val_corpora, labels
+                )
             row.update(val_loss=val_m["loss"], val_wa=val_m["wa"], val_ua=val_m["ua"])
-            score = (val_m["ua"], -val_m["loss"])
+            score = (val_m.get("corpus_ua", val_m["ua"]), -val_m["loss"])
         else:
             row.update(val_loss=math.nan, val_wa=math.nan, val_ua=math.nan)
             score = (float(epoch), 0.0)  # no validation data: keep the last epoch
@@ -915,6 +935,27 @@ def _fit_svm(
     row["seconds"] = time.perf_counter() - started
     del config
     return pd.DataFrame([row], columns=list(LOG_COLUMNS)), 1, val_m
+
+
+def _corpus_class_weights(data: _Data, rows: np.ndarray, y_all: np.ndarray) -> dict[int, float]:
+    """Loss weight of each training row: 1 / size of its (corpus, class) cell, scaled to a mean
+    of 1, so every corpus and each of its classes weigh the same in an epoch."""
+    corpora = data.corpora_of(rows)
+    cells = pd.Series(list(zip(corpora, y_all[rows].tolist(), strict=True)))
+    inverse = 1.0 / cells.map(cells.value_counts()).to_numpy(dtype=np.float64)
+    inverse *= len(rows) / inverse.sum()
+    return {int(r): float(w) for r, w in zip(rows, inverse, strict=True)}
+
+
+def _corpus_mean_ua(
+    true: np.ndarray, pred: np.ndarray, corpora: np.ndarray, labels: list[str]
+) -> float:
+    """The mean over corpora of each corpus's UA (over the classes it has)."""
+    scores = []
+    for corpus in sorted(set(corpora.tolist())):
+        mine = corpora == corpus
+        scores.append(_metrics(true[mine].tolist(), pred[mine].tolist(), labels)["ua"])
+    return float(np.mean(scores))
 
 
 def _metrics(true: Sequence[int], pred: Sequence[int], labels: list[str]) -> dict[str, float]:

@@ -43,7 +43,8 @@ WHISPER_HEAD = (
     '{"layer_pooling":"per_layer","hidden":[],"dropout":0.5,"weight_decay":0.01}'  # see README
 )
 #: Speed perturbation (copies at ×0.9 and ×1.1) raised the mean validation UA of the per-layer
-#: head from 93.5 to 95.1 (EMO-DB LOSO folds) and from 73.9 to 77.3 (RAVDESS 6 folds).
+#: head from 93.5 to 95.1 (EMO-DB LOSO folds) and from 73.8 to 77.5 (RAVDESS 6 folds; ser report
+#: regenerates the figures with speed copies from the committed folds).
 SPEED = ["--speed-perturb", "0.9,1.1"]
 WHISPER_PLAIN = ["--model", "whisper_base", "--model-config", WHISPER_HEAD, "--epochs", "40"]
 WHISPER = [*WHISPER_PLAIN, *SPEED]

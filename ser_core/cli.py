@@ -627,9 +627,7 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
     opt.add_argument("--grad-clip", type=float, help="gradient norm clip (default 5)")
     opt.add_argument("--seed", type=int, help="seeds everything (default 0)")
     reg = train.add_argument_group("balancing and augmentation")
-    reg.add_argument(
-        "--balance", help="none | weights | corpus_class | undersample | oversample"
-    )
+    reg.add_argument("--balance", help="none | weights | corpus_class | undersample | oversample")
     reg.add_argument(
         "--select-on",
         help="early stopping keeps the epoch of best ua (validation rows pooled, default) or "

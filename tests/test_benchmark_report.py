@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+from io import StringIO
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +17,23 @@ from ser_core.cli import main
 from ser_core.errors import SERError
 from ser_core.evaluation import summary_metrics
 from ser_core.evaluation.benchmark import (
+    PUBLISHED,
     README_BEGIN,
     README_END,
+    VALIDATION_BEGIN,
+    VALIDATION_END,
     benchmark_rows,
     find_sources,
+    render_validation_table,
     update_readme,
+    validation_rows,
     write_report,
 )
 from ser_core.evaluation.predictions import save_predictions
 
 LABELS = ["neutral", "happy", "sad", "angry"]
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
 
 
 def fake_predictions(corpus: str, speakers: list[str], n: int, accuracy: float, seed: int):
@@ -84,7 +95,10 @@ def repo(tmp_path: Path) -> Path:
     folds["fold"] = folds["speaker"].str[-1].astype(int) - 1
     save_predictions(folds, cv / "predictions.parquet")
     (cv / "train_config.json").write_text(
-        json.dumps({"model": "svm", "protocol": "loso"}), encoding="utf-8"
+        json.dumps({"model": "svm", "protocol": "loso", "corpora": ["alpha"]}), encoding="utf-8"
+    )
+    pd.DataFrame({"fold": [0, 1, 2, 3], "val_ua": [0.5, 0.6, 0.7, 0.85]}).to_csv(
+        cv / "folds.csv", index=False
     )
     (tmp_path / "README.md").write_text(
         f"# Project\n\n{README_BEGIN}\nold table\n{README_END}\n\nmore text\n", encoding="utf-8"
@@ -162,3 +176,96 @@ def test_cli_check_exit_codes(repo: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_readme_without_markers_is_a_clear_error() -> None:
     with pytest.raises(SERError, match="no generated block"):
         update_readme("# a README\n", "table")
+
+
+def test_every_published_figure_cites_its_source(repo: Path) -> None:
+    for peer in PUBLISHED:
+        # a full citation: authors, then the title in double quotes
+        assert re.search(r'^[^"]+, "[^"]{10,}"', peer.source), peer.source
+        assert "issue tracker" not in peer.source.lower(), peer.source
+        assert not peer.source.lower().startswith("the "), peer.source
+    write_report(
+        checkpoints=repo / "checkpoints",
+        results=repo / "benchmarks" / "results",
+        out=repo / "docs" / "benchmark.md",
+        readme=None,
+        n_boot=0,
+    )
+    page = (repo / "docs" / "benchmark.md").read_text(encoding="utf-8")
+    published = page.split("## Published numbers", 1)[1]
+    header = next(line for line in published.splitlines() if line.startswith("| system |"))
+    assert header.endswith("| source |")
+    for peer in PUBLISHED:
+        assert f"| {peer.value:.1f} | {peer.source} |" in published
+
+
+def test_validation_block_is_the_mean_of_the_folds(repo: Path) -> None:
+    rows = validation_rows(repo / "benchmarks" / "results").set_index("name")
+    assert rows.loc["svm-alpha-loso", "val_ua"] == pytest.approx(66.25)
+    assert rows.loc["svm-alpha-loso", "folds"] == 4
+    assert rows.loc["svm-alpha-loso", "speed_perturb"] == "–"
+    readme = repo / "README.md"
+    readme.write_text(
+        readme.read_text(encoding="utf-8") + f"\n{VALIDATION_BEGIN}\n95.0\n{VALIDATION_END}\n",
+        encoding="utf-8",
+    )
+    kwargs = {
+        "checkpoints": repo / "checkpoints",
+        "results": repo / "benchmarks" / "results",
+        "out": repo / "docs" / "benchmark.md",
+        "readme": readme,
+        "n_boot": 0,
+    }
+    write_report(**kwargs)
+    text = readme.read_text(encoding="utf-8")
+    block = text.split(VALIDATION_BEGIN, 1)[1].split(VALIDATION_END, 1)[0]
+    assert "| `svm-alpha-loso` | svm | loso | 4 | – | 66.2 | 50.0–85.0 |" in block
+    assert "95.0" not in block
+    assert "## Validation UA" in (repo / "docs" / "benchmark.md").read_text(encoding="utf-8")
+    assert write_report(**kwargs, check=True) == []
+
+
+def _fold_mean(csv_text: str) -> float:
+    return round(100 * float(pd.read_csv(StringIO(csv_text))["val_ua"].mean()), 1)
+
+
+def test_readme_validation_figures_are_the_committed_folds() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split(VALIDATION_BEGIN, 1)[1].split(VALIDATION_END, 1)[0]
+    assert block.strip() == render_validation_table(validation_rows(RESULTS)).strip()
+    for run in ("whisper_base-emodb-loso", "whisper_base-ravdess-6fold"):
+        mean = _fold_mean((RESULTS / run / "folds.csv").read_text(encoding="utf-8"))
+        assert re.search(rf"`{run}` \|[^\n]*\| 0\.9, 1\.1 \| {mean:.1f} \|", block), run
+    # the figures the README once typed by hand match no committed run
+    assert "73.9" not in readme and "77.3" not in readme
+
+
+#: The runs without speed copies, committed in c967ca3 and replaced by the current ones in d6a351c.
+WITHOUT_SPEED_COMMIT = "c967ca3"
+
+
+def test_readme_without_speed_copies_figures_are_the_committed_folds() -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for run, folds in (("whisper_base-emodb-loso", "LOSO"), ("whisper_base-ravdess-6fold", "6")):
+        shown = subprocess.run(
+            ["git", "show", f"{WITHOUT_SPEED_COMMIT}:benchmarks/results/{run}/folds.csv"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if shown.returncode != 0:
+            pytest.skip(f"commit {WITHOUT_SPEED_COMMIT} is not in this clone's history")
+        config = subprocess.run(
+            ["git", "show", f"{WITHOUT_SPEED_COMMIT}:benchmarks/results/{run}/train_config.json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert not json.loads(config.stdout).get("speed_perturb")
+        mean = _fold_mean(shown.stdout)
+        assert re.search(rf"{mean:.1f} over [^ ]+ {folds} folds", readme), (run, mean)
+    assert f"commit {WITHOUT_SPEED_COMMIT}" in readme

@@ -16,6 +16,10 @@ EXPECTED_SUMMARY = {
     "emodb": (535, 10, 5, 5, 7),
     "ravdess": (1440, 24, 12, 12, 8),
     "tess": (2798, 2, 0, 2, 7),
+    "emovo": (588, 6, 3, 3, 7),
+    "casia": (1200, 4, 2, 2, 6),
+    "aesdd": (604, 6, 3, 3, 5),
+    "nemo": (1793, 9, 5, 4, 6),
 }
 
 
@@ -43,7 +47,7 @@ def test_data_summary_table_via_python_m(corpora_dir: Path) -> None:
         check=True,
     )
     lines = result.stdout.strip().splitlines()
-    assert len(lines) == 4  # header + three corpora
+    assert len(lines) == 1 + len(EXPECTED_SUMMARY)  # header + one line per corpus
     assert any(line.split()[0] == "ravdess" and " 1440 " in line for line in lines)
 
 

@@ -21,6 +21,7 @@ from ser_core.data import (
     MANIFEST_COLUMNS,
     CorpusWarning,
     find_corpora,
+    get_corpus_info,
     list_corpora,
     load_corpora,
     load_corpus,
@@ -29,11 +30,15 @@ from ser_core.data import (
     summarize,
     validate_manifest,
 )
+from ser_core.data.corpora.aesdd import prepare_aesdd
+from ser_core.data.corpora.casia import prepare_casia
 from ser_core.data.corpora.cremad import prepare_cremad
 from ser_core.data.corpora.emodb import prepare_emodb
+from ser_core.data.corpora.emovo import prepare_emovo
 from ser_core.data.corpora.esd import prepare_esd
 from ser_core.data.corpora.folder import prepare_folder
 from ser_core.data.corpora.jl import prepare_jl
+from ser_core.data.corpora.nemo import prepare_nemo
 from ser_core.data.corpora.ravdess import prepare_ravdess
 from ser_core.data.corpora.savee import prepare_savee
 from ser_core.data.corpora.tess import prepare_tess
@@ -526,6 +531,10 @@ LOADERS = {
     "savee": prepare_savee,
     "esd": prepare_esd,
     "jl": prepare_jl,
+    "emovo": prepare_emovo,
+    "casia": prepare_casia,
+    "aesdd": prepare_aesdd,
+    "nemo": prepare_nemo,
     "folder": prepare_folder,
 }
 
@@ -618,7 +627,20 @@ def test_normalize_emotion() -> None:
 
 
 def test_registry_lists_every_corpus() -> None:
-    assert list_corpora() == ["emodb", "ravdess", "tess", "cremad", "savee", "esd", "jl", "folder"]
+    assert list_corpora() == [
+        "emodb",
+        "ravdess",
+        "tess",
+        "cremad",
+        "savee",
+        "esd",
+        "jl",
+        "emovo",
+        "casia",
+        "aesdd",
+        "nemo",
+        "folder",
+    ]
 
 
 def test_load_corpus_unknown_name_lists_valid_ones(tmp_path: Path) -> None:
@@ -677,3 +699,401 @@ def test_load_corpora_and_summary(corpora_parent: Path) -> None:
 def test_load_corpora_nothing_found(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="no known corpus"):
         load_corpora(tmp_path)
+
+
+# ------------------------------------------------------------- EMOVO, CASIA, AESDD, nEMO (Opus)
+
+
+def write_opus(path: Path, seconds: float = 0.4) -> Path:
+    """A short noise clip as 16 kHz mono Ogg Opus, like the shared copies of these corpora."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(zlib.crc32(path.name.encode()))
+    signal = (0.1 * rng.standard_normal(round(seconds * SR))).astype(np.float32)
+    sf.write(path, signal, SR, format="OGG", subtype="OPUS")
+    return path
+
+
+def write_mixed(root: Path, names: list[str]) -> None:
+    """``.ogg`` names as Ogg Opus, the others (``.wav``/``.flac``) in their own format."""
+    for name in names:
+        (write_opus if name.endswith(".ogg") else write_audio)(root / name)
+
+
+def test_opus_files_are_read(tmp_path: Path) -> None:
+    info = sf.info(write_opus(tmp_path / "clip.ogg"))
+    assert (info.format, info.subtype, info.samplerate, info.channels) == ("OGG", "OPUS", SR, 1)
+    assert info.duration == pytest.approx(0.4, abs=0.01)
+
+
+@pytest.mark.parametrize(
+    ("code", "emotion"),
+    [
+        ("dis", "disgust"),
+        ("gio", "happy"),
+        ("neu", "neutral"),
+        ("pau", "fearful"),
+        ("rab", "angry"),
+        ("sor", "surprised"),
+        ("tri", "sad"),
+    ],
+)
+def test_emovo_emotion_codes(tmp_path: Path, code: str, emotion: str) -> None:
+    write_opus(tmp_path / "emovo" / "m2" / f"{code}-m2-l3.ogg")
+    row = prepare_emovo(tmp_path / "emovo").iloc[0]
+    assert (row.emotion, row.speaker, row.gender, row.text) == (emotion, "emovo:m2", "m", "l3")
+
+
+def test_emovo_fields(tmp_path: Path) -> None:
+    root = tmp_path / "EMOVO"
+    write_mixed(
+        root,
+        [
+            "f1/dis-f1-b1.ogg",
+            "f3/gio-f3-d2.wav",  # the original release's extension
+            "m1/NEU-M1-N5.flac",  # any case
+            "m3/tri-m3-n1.ogg",
+            "m3/tri-m3-n1.wav",  # the same recording twice: the lossless copy is kept
+            "m3/tri-m3.ogg",  # does not parse
+            "f2/documentation.wav",  # does not parse
+        ],
+    )
+    with pytest.warns(CorpusWarning) as caught:
+        manifest = prepare_emovo(root)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "tri-m3.ogg" in messages and "documentation.wav" in messages
+    assert "duplicate" in messages
+    check_manifest_shape(manifest, "emovo")
+    rows = by_name(manifest)
+    assert sorted(rows) == ["NEU-M1-N5.flac", "dis-f1-b1.ogg", "gio-f3-d2.wav", "tri-m3-n1.wav"]
+    dis = rows["dis-f1-b1.ogg"]
+    assert (dis.speaker, dis.gender, dis.emotion, dis.text, dis.language) == (
+        "emovo:f1",
+        "f",
+        "disgust",
+        "b1",
+        "it",
+    )
+    assert np.isnan(dis.age)
+    assert dis.duration == pytest.approx(0.4, abs=0.01)
+    neu = rows["NEU-M1-N5.flac"]
+    assert (neu.speaker, neu.gender, neu.emotion, neu.text) == ("emovo:m1", "m", "neutral", "n5")
+    assert (rows["gio-f3-d2.wav"].emotion, rows["gio-f3-d2.wav"].gender) == ("happy", "f")
+    assert manifest["intensity"].isna().all()
+
+
+def test_casia_fields(tmp_path: Path) -> None:
+    root = tmp_path / "casia"
+    write_mixed(
+        root / "CASIA database",  # copies nest the speaker folders one level deeper
+        [
+            "liuchanhg/angry/201.ogg",  # the release's spelling of the speaker
+            "zhaoquanyin/fear/213.wav",
+            "wangzhe/happy/250.flac",
+            "ZhaoZuoxiang/surprise/224.ogg",
+            "ZhaoZuoxiang/neutral/201.ogg",
+            "wangzhe/sad/237.ogg",
+            "wangzhe/sad/237.wav",  # the same recording twice
+            "liuchanhg/201.ogg",  # outside an emotion folder
+            "someone/angry/201.ogg",  # not one of the four speakers
+            "liuchanhg/angry/notes.wav",  # not a text number
+        ],
+    )
+    with pytest.warns(CorpusWarning) as caught:
+        manifest = prepare_casia(root)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "notes.wav" in messages and "duplicate" in messages
+    check_manifest_shape(manifest, "casia")
+    assert len(manifest) == 6
+    got = {
+        (row.speaker, row.emotion, row.text): (row.gender, row.language)
+        for row in manifest.itertuples()
+    }
+    assert got == {
+        ("casia:liuchanhg", "angry", "201"): ("f", "zh"),
+        ("casia:zhaoquanyin", "fearful", "213"): ("f", "zh"),
+        ("casia:wangzhe", "happy", "250"): ("m", "zh"),
+        ("casia:ZhaoZuoxiang", "surprised", "224"): ("m", "zh"),
+        ("casia:ZhaoZuoxiang", "neutral", "201"): ("m", "zh"),
+        ("casia:wangzhe", "sad", "237"): ("m", "zh"),
+    }
+    assert manifest["age"].isna().all()
+    assert not any("someone" in p or p.endswith("liuchanhg/201.ogg") for p in manifest["path"])
+
+
+AESDD_FILES = [
+    "anger/a01 (1).ogg",
+    "disgust/d03 (01).ogg",  # speaker 1 written "01"
+    "fear/f10 (01).ogg",
+    "fear/f18 (5).ogg",  # two takes kept: the first has no letter ...
+    "fear/f18 (5)b.ogg",  # ... the second is "b"
+    "sadness/s01 (5)a.ogg",  # or both have a letter
+    "sadness/s01 (5)b.ogg",
+    "happiness/h20 (6).wav",  # the improvised utterance, original extension
+    "disgust/d07 (3).flac",
+    "anger/a02 (4).ogg",
+]
+
+
+def test_aesdd_fields_and_quirks(tmp_path: Path) -> None:
+    root = tmp_path / "aesdd"
+    write_mixed(root, AESDD_FILES)
+    (root / "sadness" / "s05 (3).ogg").write_bytes(b"")  # the public copy's empty file
+    write_opus(root / "happiness" / "a03 (2).ogg")  # folder disagrees: the file name wins
+    write_opus(root / "anger" / "a01 (7).ogg")  # no speaker 7
+    with pytest.warns(CorpusWarning) as caught:
+        manifest = prepare_aesdd(root)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "s05 (3).ogg" in messages
+    assert "a03 (2).ogg" in messages and "disagrees" in messages
+    assert "a01 (7).ogg" in messages
+    check_manifest_shape(manifest, "aesdd")
+    rows = by_name(manifest)
+    assert len(rows) == len(AESDD_FILES) + 1
+    a01 = rows["a01 (1).ogg"]
+    assert (a01.speaker, a01.gender, a01.emotion, a01.text, a01.language) == (
+        "aesdd:1",
+        "f",
+        "angry",
+        "01",
+        "el",
+    )
+    assert a01["take"] is pd.NA
+    assert (rows["d03 (01).ogg"].speaker, rows["d03 (01).ogg"].emotion) == ("aesdd:1", "disgust")
+    assert (rows["f10 (01).ogg"].speaker, rows["f10 (01).ogg"].emotion) == ("aesdd:1", "fearful")
+    assert rows["f18 (5).ogg"]["take"] is pd.NA
+    assert (rows["f18 (5)b.ogg"]["take"], rows["f18 (5)b.ogg"].text) == ("b", "18")
+    assert [rows[f"s01 (5){t}.ogg"]["take"] for t in "ab"] == ["a", "b"]
+    assert {rows[f"s01 (5){t}.ogg"].emotion for t in "ab"} == {"sad"}
+    h20 = rows["h20 (6).wav"]
+    assert (h20.speaker, h20.gender, h20.emotion, h20.text) == ("aesdd:6", "m", "happy", "20")
+    assert (rows["d07 (3).flac"].gender, rows["a02 (4).ogg"].gender) == ("m", "m")
+    assert rows["f18 (5).ogg"].gender == "f"
+    assert rows["a03 (2).ogg"].emotion == "angry"
+    assert manifest["age"].isna().all()
+    assert set(manifest["emotion"]) == {"angry", "disgust", "fearful", "happy", "sad"}
+
+
+NEMO_ROWS = [  # file_id, emotion, raw_text, speaker_id, gender, age (as in the release)
+    ("KS0_fear_1.wav", "fear", "Lubię czytać przed snem.", "KS0", "male", "23"),
+    ("EB0_happiness_86.wav", "happiness", "Myślmy pozytywnie.", "EB0", "female", "27"),
+    ("MK0_neutral_2.wav", "neutral", "Nie waśmy się ze sobą.", "MK0", "female", "23"),
+    ("WR0_surprised_12.wav", "surprised", "Naprawdę?", "WR0", "male", "23"),
+    ("SM0_anger_7.wav", "sadness", "Dość!", "SM0", "male", "24"),
+]
+NEMO_TSV = "file_id\temotion\traw_text\tnormalized_text\tspeaker_id\tgender\tage\n" + "".join(
+    f"{file}\t{emotion}\t{raw}\t{raw.lower().rstrip('.!?')}\t{' ' * 8}{speaker}\t{gender}\t{age}\n"
+    for file, emotion, raw, speaker, gender, age in NEMO_ROWS
+)
+NEMO_FILES = [
+    "KS0_fear_1.ogg",
+    "EB0_happiness_86.ogg",
+    "MK0_neutral_2.wav",
+    "WR0_surprised_12.flac",
+    "SM0_anger_7.ogg",  # its data.tsv row says sadness: the file name wins
+    "TP0_sadness_11.ogg",  # not in data.tsv: speaker table
+]
+
+
+def test_nemo_with_metadata(tmp_path: Path) -> None:
+    root = tmp_path / "nEMO"
+    write_mixed(root / "samples", [*NEMO_FILES, "KS0_bored_1.ogg"])
+    (root / "data.tsv").write_text(NEMO_TSV, encoding="utf-8")
+    with pytest.warns(CorpusWarning) as caught:
+        manifest = prepare_nemo(root)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "KS0_bored_1.ogg" in messages  # not a nEMO emotion
+    assert "SM0_anger_7.ogg" in messages and "disagrees" in messages
+    assert "TP0_sadness_11.ogg" in messages and "missing from data.tsv" in messages
+    check_manifest_shape(manifest, "nemo")
+    rows = by_name(manifest)
+    assert sorted(rows) == sorted(NEMO_FILES)
+    ks0 = rows["KS0_fear_1.ogg"]
+    assert (ks0.speaker, ks0.gender, ks0.age, ks0.emotion, ks0.text, ks0.language) == (
+        "nemo:KS0",  # the table's "        KS0", stripped
+        "m",
+        23.0,
+        "fearful",
+        "01",
+        "pl",
+    )
+    assert ks0.transcript == "Lubię czytać przed snem."
+    eb0 = rows["EB0_happiness_86.ogg"]
+    assert (eb0.speaker, eb0.gender, eb0.age, eb0.emotion, eb0.text) == (
+        "nemo:EB0",
+        "f",
+        27.0,
+        "happy",
+        "86",
+    )
+    assert (rows["MK0_neutral_2.wav"].emotion, rows["MK0_neutral_2.wav"].gender) == ("neutral", "f")
+    assert rows["WR0_surprised_12.flac"].emotion == "surprised"
+    assert (rows["SM0_anger_7.ogg"].emotion, rows["SM0_anger_7.ogg"].speaker) == (
+        "angry",
+        "nemo:SM0",
+    )
+    tp0 = rows["TP0_sadness_11.ogg"]
+    assert (tp0.speaker, tp0.gender, tp0.age, tp0.emotion, tp0.text) == (
+        "nemo:TP0",
+        "m",
+        26.0,
+        "sad",
+        "11",
+    )
+    assert tp0.transcript is pd.NA
+
+
+def test_nemo_samples_folder_as_root_finds_the_table(tmp_path: Path) -> None:
+    write_mixed(tmp_path / "nemo" / "samples", NEMO_FILES[:2])
+    (tmp_path / "nemo" / "data.tsv").write_text(NEMO_TSV, encoding="utf-8")
+    a = prepare_nemo(tmp_path / "nemo")
+    b = prepare_nemo(tmp_path / "nemo" / "samples")
+    pd.testing.assert_frame_equal(a, b)
+    assert list(a["transcript"]) == ["Myślmy pozytywnie.", "Lubię czytać przed snem."]
+
+
+def test_nemo_without_metadata_uses_the_speaker_table(tmp_path: Path) -> None:
+    write_mixed(tmp_path / "samples", ["IC0_sadness_90.ogg", "MP0_anger_5.ogg"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorpusWarning)
+        manifest = prepare_nemo(tmp_path)
+    rows = by_name(manifest)
+    ic0 = rows["IC0_sadness_90.ogg"]
+    assert (ic0.speaker, ic0.gender, ic0.age, ic0.emotion, ic0.text) == (
+        "nemo:IC0",
+        "f",
+        28.0,
+        "sad",
+        "90",
+    )
+    assert (rows["MP0_anger_5.ogg"].gender, rows["MP0_anger_5.ogg"].age) == ("m", 24.0)
+    assert manifest["transcript"].isna().all()
+
+
+def test_nemo_table_without_columns_raises(tmp_path: Path) -> None:
+    write_mixed(tmp_path / "samples", NEMO_FILES[:1])
+    (tmp_path / "data.tsv").write_text("file\tlabel\nKS0_fear_1.wav\tfear\n")
+    with pytest.raises(CorpusError, match="speaker_id"):
+        prepare_nemo(tmp_path)
+
+
+def test_new_corpora_registered_found_and_summarized(tmp_path: Path) -> None:
+    expected = {
+        "emovo": ("EMOVO", "it", "research use"),
+        "casia": ("CASIA", "zh", "research use"),
+        "aesdd": ("AESDD", "el", "research use"),
+        "nemo": ("nEMO", "pl", "CC BY-NC-SA 4.0"),
+    }
+    for name, (display, language, licence) in expected.items():
+        info = get_corpus_info(name.upper())
+        assert info.name == name
+        assert info.display_name.startswith(display)
+        assert (info.language, info.licence.startswith(licence)) == (language, True)
+        assert info.citation and info.url
+    write_mixed(tmp_path / "EMOVO", ["f1/dis-f1-b1.ogg", "m1/rab-m1-b1.ogg"])
+    write_mixed(tmp_path / "CASIA", ["wangzhe/angry/201.ogg", "liuchanhg/sad/201.ogg"])
+    write_mixed(tmp_path / "AESDD", ["anger/a01 (1).ogg", "sadness/s01 (3).ogg"])
+    write_mixed(tmp_path / "nemo", ["samples/KS0_fear_1.ogg", "samples/EB0_anger_2.ogg"])
+    write_mixed(tmp_path / "not_casia", ["angry/201.ogg"])  # no speaker folder
+    found = find_corpora(tmp_path)
+    assert found == {
+        "emovo": tmp_path / "EMOVO",
+        "casia": tmp_path / "CASIA",
+        "aesdd": tmp_path / "AESDD",
+        "nemo": tmp_path / "nemo",
+    }
+    manifest = load_corpora(tmp_path)
+    assert list(manifest["corpus"].unique()) == ["emovo", "casia", "aesdd", "nemo"]
+    summary = summarize(manifest).set_index("corpus")
+    for name in expected:
+        row = summary.loc[name]
+        assert (row.files, row.speakers, row.male_speakers, row.female_speakers) == (2, 2, 1, 1)
+        assert row.language == expected[name][1]
+
+
+# Exact counts on the shared copies (/work/shared/corpora/README.md).
+SEVEN = ("neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised")
+NEW_CORPORA_COUNTS: dict[str, tuple[int, int, int, int, dict[str, int]]] = {
+    # corpus: files, speakers, male, female, files per emotion
+    "emovo": (588, 6, 3, 3, dict.fromkeys(SEVEN, 84)),
+    "casia": (1200, 4, 2, 2, dict.fromkeys(set(SEVEN) - {"disgust"}, 200)),
+    "aesdd": (
+        604,
+        6,
+        3,
+        3,
+        {"angry": 121, "disgust": 122, "fearful": 120, "happy": 119, "sad": 122},
+    ),
+    "nemo": (
+        1793,
+        9,
+        5,
+        4,
+        {"angry": 299, "fearful": 295, "happy": 302, "neutral": 323, "sad": 309, "surprised": 265},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def new_corpora(corpora_dir: Path) -> pd.DataFrame:
+    """EMOVO, CASIA, AESDD and nEMO from the shared folder; any loader warning fails."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorpusWarning)
+        return load_corpora(corpora_dir, names=list(NEW_CORPORA_COUNTS))
+
+
+@pytest.mark.corpora
+@pytest.mark.parametrize("name", sorted(NEW_CORPORA_COUNTS))
+def test_new_corpus_counts_on_shared_copy(new_corpora: pd.DataFrame, name: str) -> None:
+    files, speakers, male, female, per_emotion = NEW_CORPORA_COUNTS[name]
+    manifest = new_corpora[new_corpora["corpus"] == name]
+    assert len(manifest) == files
+    assert manifest["speaker"].nunique() == speakers
+    genders = manifest.drop_duplicates("speaker")["gender"].value_counts().to_dict()
+    assert genders == {"m": male, "f": female}
+    assert manifest["emotion"].value_counts().to_dict() == per_emotion
+    assert manifest["path"].str.endswith(".ogg").all()
+    assert manifest["duration"].between(0.9, 14.5).all()
+    row = summarize(manifest).iloc[0]
+    assert (row.files, row.speakers, row.emotions) == (files, speakers, len(per_emotion))
+
+
+@pytest.mark.corpora
+def test_new_corpora_details_on_shared_copy(new_corpora: pd.DataFrame) -> None:
+    def corpus(name: str) -> pd.DataFrame:
+        return new_corpora[new_corpora["corpus"] == name]
+
+    emovo = corpus("emovo")
+    assert emovo.groupby("speaker").size().eq(98).all()
+    assert emovo["text"].nunique() == 14
+    casia = corpus("casia")
+    assert sorted(casia["speaker"].unique()) == [
+        "casia:ZhaoZuoxiang",
+        "casia:liuchanhg",
+        "casia:wangzhe",
+        "casia:zhaoquanyin",
+    ]
+    assert sorted(casia["text"].unique()) == [str(n) for n in range(201, 251)]
+    aesdd = corpus("aesdd")
+    assert set(aesdd["speaker"]) == {f"aesdd:{s}" for s in range(1, 7)}
+    assert aesdd.groupby("speaker").size().between(98, 107).all()
+    assert aesdd["take"].value_counts().to_dict() == {"b": 8, "a": 1}
+    quirk = aesdd[aesdd["path"].str.contains("(01)", regex=False)]
+    assert len(quirk) == 5 and set(quirk["speaker"]) == {"aesdd:1"}
+    assert not aesdd["path"].str.endswith("s05 (3).ogg").any()
+    nemo = corpus("nemo")
+    assert nemo.drop_duplicates("speaker").set_index("speaker")["age"].to_dict() == {
+        "nemo:EB0": 27.0,
+        "nemo:IC0": 28.0,
+        "nemo:KD0": 28.0,
+        "nemo:KS0": 23.0,
+        "nemo:MK0": 23.0,
+        "nemo:MP0": 24.0,
+        "nemo:SM0": 24.0,
+        "nemo:TP0": 26.0,
+        "nemo:WR0": 23.0,
+    }
+    assert nemo["text"].nunique() == 36
+    assert nemo["transcript"].notna().all()
+    assert nemo.groupby("text")["transcript"].nunique().eq(1).all()  # one number, one sentence
+    assert "surprised" not in set(nemo.loc[nemo["speaker"] == "nemo:MK0", "emotion"])
+    assert (nemo["speaker"] == "nemo:MP0").sum() == 103

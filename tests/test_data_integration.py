@@ -29,7 +29,7 @@ pytestmark = pytest.mark.corpora
 
 @pytest.fixture(scope="module")
 def shared(corpora_dir: Path) -> pd.DataFrame:
-    """EMO-DB + RAVDESS + TESS, loaded once; any loader warning fails the tests."""
+    """Every corpus of the shared folder, loaded once; any loader warning fails the tests."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", CorpusWarning)
         start = time.perf_counter()
@@ -45,15 +45,19 @@ def corpus(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
 
 def test_find_corpora(corpora_dir: Path) -> None:
     found = find_corpora(corpora_dir)
-    assert set(found) == {"emodb", "ravdess", "tess"}
+    assert set(found) == {"emodb", "ravdess", "tess", "emovo", "casia", "aesdd", "nemo"}
 
 
 def test_manifest_is_valid(shared: pd.DataFrame) -> None:
     validate_manifest(shared)
-    assert len(shared) == 535 + 1440 + 2798
+    assert len(shared) == 535 + 1440 + 2798 + 588 + 1200 + 604 + 1793
     assert shared["path"].is_unique
     assert (shared["duration"] > 0.5).all()
-    assert all(Path(p).suffix == ".flac" for p in shared["path"])
+    # The first three are FLAC, the four added later Ogg Opus.
+    suffixes = shared["path"].map(lambda p: Path(p).suffix)
+    flac = shared["corpus"].isin(["emodb", "ravdess", "tess"])
+    assert (suffixes[flac] == ".flac").all()
+    assert (suffixes[~flac] == ".ogg").all()
 
 
 def test_emodb_counts(shared: pd.DataFrame) -> None:

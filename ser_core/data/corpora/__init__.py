@@ -10,7 +10,8 @@ records so callers can list, find and load corpora by name::
     ['emodb', 'ravdess', 'tess']
 
 Nothing is cached on disk: a manifest is rebuilt from the files each time (a few seconds at most
-for EMO-DB + RAVDESS + TESS, since only audio headers are read).
+for the seven shared corpora, EMO-DB, RAVDESS, TESS, EMOVO, CASIA, AESDD and nEMO, since only
+audio headers are read).
 """
 
 from __future__ import annotations
@@ -25,7 +26,20 @@ from typing import Any
 
 import pandas as pd
 
-from ser_core.data.corpora import cremad, emodb, esd, folder, jl, ravdess, savee, tess
+from ser_core.data.corpora import (
+    aesdd,
+    casia,
+    cremad,
+    emodb,
+    emovo,
+    esd,
+    folder,
+    jl,
+    nemo,
+    ravdess,
+    savee,
+    tess,
+)
 from ser_core.data.manifest import concat_manifests
 from ser_core.errors import CorpusError
 
@@ -83,6 +97,10 @@ CORPORA: dict[str, CorpusInfo] = {
         _info(savee),
         _info(esd),
         _info(jl, ("jl-corpus", "jl_corpus", "jlcorpus")),
+        _info(emovo),
+        _info(casia),
+        _info(aesdd),
+        _info(nemo),
         _info(folder, ("generic",)),
     )
 }

@@ -165,6 +165,7 @@ _TRAIN_OPTIONS = (
     "select_on",
     "max_train_seconds",
     "speed_perturb",
+    "channel_copies",
     "refit",
     "grad_clip",
     "speaker_adapt",
@@ -657,6 +658,13 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
         default=None,
         help="after early stopping, retrain on training + validation speakers for the best "
         "epoch count",
+    )
+    reg.add_argument(
+        "--channel-copies",
+        type=int,
+        metavar="N",
+        help="N cached copies of every training clip through a simulated room, noise (5-20 dB "
+        "SNR), an Opus/MP3 round trip and gain",
     )
     reg.add_argument(
         "--speaker-adapt",

@@ -206,10 +206,12 @@ class InputPipeline:
         cache: FeatureCache | None = None,
         progress: bool = False,
         speed: float = 1.0,
+        channel: int = 0,
     ) -> list[np.ndarray]:
         """Features of audio files through a content-keyed :class:`FeatureCache`.
 
-        ``speed`` featurises speed-perturbed copies instead (training augmentation).
+        ``speed`` featurises speed-perturbed copies instead, ``channel`` (k >= 1) the k-th
+        channel copies (training augmentation, see :meth:`FeatureCache.get_or_compute`).
 
         Raises:
             AudioInputError: a file cannot be decoded or is unusable.
@@ -220,8 +222,11 @@ class InputPipeline:
             from tqdm.auto import tqdm
 
             label = self.feature_config.kind + ("" if speed == 1.0 else f" ×{speed:g} speed")
+            label += f" channel copy {channel}" if channel else ""
             items = tqdm(paths, desc=f"{label} features", unit="file")
-        return [_finite(store.get_or_compute(p, self.feature_config, speed)) for p in items]
+        return [
+            _finite(store.get_or_compute(p, self.feature_config, speed, channel)) for p in items
+        ]
 
     def crop(
         self, feature: np.ndarray, max_fraction: float, rng: np.random.Generator

@@ -184,3 +184,24 @@ def test_speed_perturb_changes_tempo_and_pitch_together() -> None:
     np.testing.assert_array_equal(speed_perturb(tone, sr, 1.0), tone)
     with pytest.raises(ValueError, match="speed factor"):
         speed_perturb(tone, sr, 3.0)
+
+
+def test_channel_copy_is_deterministic_realistic_and_keeps_the_length() -> None:
+    from ser_core.features.augment import channel_copy, codec_round_trip
+
+    sr = 16_000
+    t = np.arange(sr * 2) / sr
+    voice = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    copies = [channel_copy(voice, sr, seed=k) for k in range(6)]
+    np.testing.assert_array_equal(channel_copy(voice, sr, seed=3), copies[3])
+    for copy in copies:
+        assert copy.shape == voice.shape and copy.dtype == np.float32
+        assert np.isfinite(copy).all() and np.abs(copy).max() <= 1.0
+        snr = 10 * np.log10(np.sum(voice**2) / np.sum((copy - voice) ** 2))
+        assert snr < 30  # audibly another channel
+    assert not np.allclose(copies[0], copies[1])
+    for codec, rate in (("libopus", 16_000), ("libmp3lame", 64_000)):
+        back = codec_round_trip(voice, sr, codec, rate)
+        assert back.shape == voice.shape
+        # lossy but close (the codec's delay is not compensated: correlate the envelopes)
+        assert np.corrcoef(np.abs(back[::160]), np.abs(voice[::160]))[0, 1] > 0.5

@@ -203,3 +203,20 @@ def test_speed_perturbed_copies_are_cached_under_their_own_key(wav: Path) -> Non
     assert (cache.hits, cache.misses) == (1, 2)
     uncached = extract_files([wav], config, cache=False, speed=1.1)[0]
     np.testing.assert_allclose(uncached, fast)
+
+
+def test_channel_copies_are_cached_under_their_own_key(wav: Path) -> None:
+    """The k-th channel copy is the same every time (drawn from the file's content and k),
+    differs from the original and from copy k+1, and is read back from disk."""
+    cache = FeatureCache()
+    config = LogMelConfig()
+    original = cache.get_or_compute(wav, config)
+    first = cache.get_or_compute(wav, config, channel=1)
+    second = cache.get_or_compute(wav, config, channel=2)
+    assert first.shape == original.shape  # same length: a room, noise and a codec, no tempo
+    assert not np.allclose(first, original) and not np.allclose(first, second)
+    assert (cache.hits, cache.misses) == (0, 3)
+    np.testing.assert_array_equal(extract_files([wav], config, cache=cache, channel=1)[0], first)
+    assert cache.hits == 1
+    uncached = extract_files([wav], config, cache=False, channel=1)[0]
+    np.testing.assert_allclose(uncached, first, atol=1e-4)

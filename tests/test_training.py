@@ -382,6 +382,29 @@ TINY_PROBE: dict[str, Any] = {
 }
 
 
+def test_channel_copies_are_training_rows_of_their_own(
+    corpus: pd.DataFrame, tmp_path: Path
+) -> None:
+    """--channel-copies adds cached room/noise/codec copies of training clips only, after the
+    speed copies; settings that cannot go with it are refused."""
+    config = TrainConfig(**TINY_PROBE, speed_perturb=[1.1], channel_copies=1)
+    train(config, tmp_path / "channel", manifest=corpus)
+    saved = json.loads((tmp_path / "channel" / "config.json").read_text())
+    n_train = saved["data"]["n_train"]
+    notes = " ".join(saved["data"]["notes"])
+    assert (
+        f"{n_train} clips plus {2 * n_train} copies (speed ×1.1; 1 channel cop(ies): room, "
+        "noise, codec, gain)" in notes
+    )
+    assert saved["training"]["channel_copies"] == 1
+    with pytest.raises(TrainConfigError, match="channel_copies"):
+        TrainConfig(**TINY_PROBE, channel_copies=1, augment=True)
+    with pytest.raises(TrainConfigError, match="channel_copies"):
+        TrainConfig(**TINY_PROBE, channel_copies=1, speaker_adapt=True)
+    with pytest.raises(TrainConfigError, match="channel_copies"):
+        TrainConfig(**TINY_PROBE, channel_copies=-1)
+
+
 def test_speed_perturbed_copies_and_refit(corpus: pd.DataFrame, tmp_path: Path) -> None:
     """--speed-perturb adds one cached copy per training clip and factor (never of validation
     or test clips); --refit retrains on training + validation for the best epoch count."""
@@ -390,7 +413,7 @@ def test_speed_perturbed_copies_and_refit(corpus: pd.DataFrame, tmp_path: Path) 
     saved = json.loads((tmp_path / "speed" / "config.json").read_text())
     notes = " ".join(saved["data"]["notes"])
     n_train = saved["data"]["n_train"]
-    assert f"{n_train} clips plus {2 * n_train} speed-perturbed copies" in notes
+    assert f"{n_train} clips plus {2 * n_train} copies (speed ×0.9, ×1.1)" in notes
     assert f"refit: retrained from scratch on the training and validation speakers for " \
         f"{result.best_epoch} epochs" in notes  # fmt: skip
     assert saved["training"]["speed_perturb"] == [0.9, 1.1] and saved["training"]["refit"]

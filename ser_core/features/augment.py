@@ -188,6 +188,98 @@ def speed_perturb(signal: np.ndarray, sample_rate: int, factor: float) -> np.nda
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
+#: Bump when :func:`channel_copy` changes, so cached copies made the old way are not reused.
+CHANNEL_COPY_VERSION = 1
+
+
+def channel_copy(signal: np.ndarray, sample_rate: int, seed: int) -> np.ndarray:
+    """The clip as another microphone, room and network might deliver it (deterministic).
+
+    What real use adds to a studio recording, each drawn from ``seed`` alone, so a copy can be
+    featurised once and cached (like :func:`speed_perturb`):
+
+    * a room: reverberation from a synthetic shoebox impulse response (audiomentations'
+      ``RoomSimulator`` on pyroomacoustics; RT60 0.15-0.8 s), half of the copies;
+    * noise: coloured noise (white to brown) at 5-20 dB SNR, four copies in five;
+    * a codec: an Opus (12-32 kbit/s, what WebRTC sends) or MP3 (32-96 kbit/s) round trip
+      through FFmpeg (PyAV), half of the copies;
+    * gain: -9 to +3 dB, clipped at full scale as a converter would.
+
+    Training data only; never at evaluation or inference.
+    """
+    import random
+
+    from audiomentations import AddColorNoise, Compose, Gain, RoomSimulator
+
+    def _rms(a: np.ndarray) -> float:
+        return float(np.sqrt(np.mean(np.square(a, dtype=np.float64))))
+
+    x = np.asarray(signal, dtype=np.float32).reshape(-1)
+    rng = np.random.default_rng(seed)
+    room = RoomSimulator(leave_length_unchanged=True, use_ray_tracing=False, max_order=3, p=1.0)
+    rest = Compose(
+        [
+            AddColorNoise(min_snr_db=5.0, max_snr_db=20.0, p=0.8),
+            Gain(min_gain_db=-9.0, max_gain_db=3.0, p=1.0),
+        ]
+    )
+    with _GLOBAL_RNG_LOCK:  # audiomentations draws from the global generators (module docstring)
+        saved = random.getstate(), np.random.get_state()  # noqa: NPY002
+        try:
+            random.seed(int(rng.integers(2**31)))
+            np.random.seed(int(rng.integers(2**31)))  # noqa: NPY002
+            out = x
+            if rng.random() < 0.5:
+                # The simulated room scales the level arbitrarily; a recorder's gain would not.
+                wet = room(samples=x, sample_rate=sample_rate)
+                out = wet * (_rms(x) / max(_rms(wet), 1e-9))
+            out = rest(samples=out.astype(np.float32), sample_rate=sample_rate)
+        finally:
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])  # noqa: NPY002
+    if rng.random() < 0.5:
+        if rng.random() < 0.5:
+            out = codec_round_trip(out, sample_rate, "libopus", int(rng.integers(12, 33)) * 1000)
+        else:
+            out = codec_round_trip(out, sample_rate, "libmp3lame", int(rng.integers(32, 97)) * 1000)
+    return np.ascontiguousarray(np.clip(out, -1.0, 1.0), dtype=np.float32)
+
+
+def codec_round_trip(signal: np.ndarray, sample_rate: int, codec: str, bit_rate: int) -> np.ndarray:
+    """Encode a mono signal with ``codec`` (``"libopus"``, ``"libmp3lame"``) at ``bit_rate`` in
+    memory and decode it back to ``sample_rate``, as long as the input (trimmed or zero-padded:
+    codecs add a delay and pad the last frame)."""
+    import io
+
+    import av
+
+    x = np.asarray(signal, dtype=np.float32).reshape(-1)
+    container = "ogg" if codec == "libopus" else "mp3"
+    rate = 48_000 if codec == "libopus" else sample_rate  # Opus runs at 48 kHz
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout="mono")
+        stream.bit_rate = bit_rate
+        frame = av.AudioFrame.from_ndarray(x.reshape(1, -1), format="flt", layout="mono")
+        frame.sample_rate = sample_rate
+        resampler = av.AudioResampler(format=stream.format.name, layout="mono", rate=rate)
+        for piece in [*resampler.resample(frame), *resampler.resample(None)]:
+            for packet in stream.encode(piece):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    buffer.seek(0)
+    back = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+    chunks = []
+    with av.open(buffer, "r") as decoded:
+        for frame in decoded.decode(audio=0):
+            chunks += [f.to_ndarray().reshape(-1) for f in back.resample(frame)]
+        chunks += [f.to_ndarray().reshape(-1) for f in back.resample(None)]
+    y = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    y = y[: len(x)] if len(y) >= len(x) else np.pad(y, (0, len(x) - len(y)))
+    return y.astype(np.float32, copy=False)
+
+
 def _draw_width(rng: np.random.Generator, width: int | tuple[int, int], size: int) -> int:
     lo, hi = (0, width) if isinstance(width, int) else width
     if not 0 <= lo <= hi:

@@ -30,7 +30,7 @@ from typing import IO
 
 import numpy as np
 
-from ser_core.features.augment import speed_perturb
+from ser_core.features.augment import CHANNEL_COPY_VERSION, channel_copy, speed_perturb
 from ser_core.features.config import FeatureConfig
 from ser_core.features.extract import extract
 from ser_core.paths import cache_dir
@@ -53,6 +53,17 @@ def file_digest(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             h.update(chunk)
         return h.hexdigest()
+
+
+def training_copy(
+    signal: np.ndarray, sample_rate: int, digest: str, speed: float = 1.0, channel: int = 0
+) -> np.ndarray:
+    """The signal of a training copy: played at ``speed``, then (``channel`` k >= 1) through
+    the k-th channel copy, seeded by the file's content ``digest`` and k."""
+    signal = speed_perturb(signal, sample_rate, speed)
+    if channel:
+        signal = channel_copy(signal, sample_rate, seed=int(digest[:12], 16) + channel)
+    return signal
 
 
 def read_signal(path: Path, sample_rate: int) -> np.ndarray:
@@ -138,7 +149,11 @@ class FeatureCache:
         return entry
 
     def get_or_compute(
-        self, path: str | os.PathLike[str], config: FeatureConfig, speed: float = 1.0
+        self,
+        path: str | os.PathLike[str],
+        config: FeatureConfig,
+        speed: float = 1.0,
+        channel: int = 0,
     ) -> np.ndarray:
         """The feature of an audio file: from disk if cached, otherwise computed and stored.
 
@@ -148,19 +163,28 @@ class FeatureCache:
             speed: featurise a speed-perturbed copy of the file instead
                 (:func:`~ser_core.features.augment.speed_perturb`; training data only), cached
                 under its own key.
+            channel: ``k >= 1`` featurises the k-th channel copy of the file
+                (:func:`~ser_core.features.augment.channel_copy`: room, noise, codec, gain,
+                drawn from the file's content and ``k``; training data only), cached under its
+                own key.
 
         Raises:
             AudioInputError: the file cannot be read or is unusable (from the loader).
         """
         digest = file_digest(path)
+        content = digest
         if speed != 1.0:
             digest = f"{digest}-speed{speed:g}"
+        if channel:
+            digest = f"{digest}-channel{channel}v{CHANNEL_COPY_VERSION}"
         cached = self._load(self.entry_path(digest, config))
         if cached is not None:
             with self._lock:
                 self.hits += 1
             return cached
-        signal = speed_perturb(self.loader(Path(path), config.rate), config.rate, speed)
+        signal = training_copy(
+            self.loader(Path(path), config.rate), config.rate, content, speed, channel
+        )
         feature = extract(config, signal, config.rate)
         self.put(digest, config, feature)
         with self._lock:
@@ -189,6 +213,7 @@ def extract_files(
     cache: bool | FeatureCache = True,
     progress: bool = False,
     speed: float = 1.0,
+    channel: int = 0,
 ) -> list[np.ndarray]:
     """Features of audio files, in the order of ``paths``.
 
@@ -199,6 +224,7 @@ def extract_files(
             (and read its hit/miss counts), or ``False`` to always compute.
         progress: show a tqdm progress bar.
         speed: features of speed-perturbed copies (see :meth:`FeatureCache.get_or_compute`).
+        channel: features of the k-th channel copies (same).
 
     Raises:
         AudioInputError: a file cannot be read or is unusable.
@@ -218,8 +244,9 @@ def extract_files(
     out: list[np.ndarray] = []
     for path in items:
         if store is not None:
-            out.append(store.get_or_compute(path, config, speed=speed))
+            out.append(store.get_or_compute(path, config, speed=speed, channel=channel))
         else:
-            signal = speed_perturb(read_signal(Path(path), config.rate), config.rate, speed)
+            signal = read_signal(Path(path), config.rate)
+            signal = training_copy(signal, config.rate, file_digest(path), speed, channel)
             out.append(extract(config, signal, config.rate))
     return out

@@ -95,6 +95,10 @@ class TrainConfig:
             training clip is also played at these speeds (tempo and pitch together, Ko et al.
             2015), featurised once and cached like the originals, so it works with any model
             and adds no featurisation per epoch. Validation and test clips are never perturbed.
+        channel_copies: this many extra copies of every training clip as another room,
+            microphone and network would deliver it (:func:`ser_core.features.augment.
+            channel_copy`: reverberation, 5-20 dB noise, an Opus or MP3 round trip, gain),
+            featurised once and cached like ``speed_perturb``'s copies.
         refit: after early stopping, train a fresh model (same seed) on the training *and*
             validation speakers for the best epoch count, so no labelled speaker is left out of
             the final model (torch models; the validation metrics stay the first run's).
@@ -141,6 +145,7 @@ class TrainConfig:
     augment: bool | dict[str, Any] = False
     spec_augment: bool | dict[str, Any] = False
     speed_perturb: list[float] = field(default_factory=list)
+    channel_copies: int = 0
     refit: bool = False
     max_train_seconds: float | None = None
     grad_clip: float | None = 5.0
@@ -197,10 +202,19 @@ class TrainConfig:
                 "speed_perturb adds fixed cached copies; with on-the-fly augment use its "
                 "time_stretch / pitch_shift instead"
             )
-        if self.speaker_adapt and (self.augment or self.spec_augment or self.speed_perturb):
+        if self.channel_copies < 0:
+            raise TrainConfigError(f"channel_copies must be >= 0, got {self.channel_copies}")
+        if self.channel_copies and self.augment:
+            raise TrainConfigError(
+                "channel_copies adds fixed cached copies; with on-the-fly augment use its "
+                "settings instead"
+            )
+        if self.speaker_adapt and (
+            self.augment or self.spec_augment or self.speed_perturb or self.channel_copies
+        ):
             raise TrainConfigError(
                 "speaker_adapt normalises fixed features; it cannot be combined with augment, "
-                "spec_augment or speed_perturb"
+                "spec_augment, speed_perturb or channel_copies"
             )
         if not self.corpora and not self.manifest:
             raise TrainConfigError("name at least one corpus (corpora=[...]) or a manifest file")

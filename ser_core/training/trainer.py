@@ -150,8 +150,9 @@ class CrossValidationResult:
 class _Data:
     """The manifest and the features / signals computed so far (reused across folds).
 
-    Rows index the manifest; with ``speed_perturb`` a row ``r + k * len(manifest)`` (k ≥ 1) is
-    the copy of clip ``r`` at the k-th speed factor (a *virtual row*, labelled like its clip).
+    Rows index the manifest; with ``speed_perturb`` or ``channel_copies`` a row
+    ``r + k * len(manifest)`` (k ≥ 1) is the k-th copy of clip ``r`` (:meth:`copy_specs`: the
+    speed factors, then the channel copies; a *virtual row*, labelled like its clip).
     """
 
     config: TrainConfig
@@ -163,12 +164,16 @@ class _Data:
     #: fixed summaries of features (:meth:`SERModel.fixed_summary`), for models that have one
     summaries: dict[int, np.ndarray] = field(default_factory=dict)
 
-    def speed_rows(self, rows: np.ndarray) -> np.ndarray:
-        """The virtual rows of the speed-perturbed copies of ``rows`` (every factor)."""
+    def copy_specs(self) -> list[tuple[float, int]]:
+        """``(speed, channel)`` of each extra training copy, in virtual-row order: the speed
+        factors, then the channel copies 1..``channel_copies``."""
+        speeds = [(float(f), 0) for f in self.config.speed_perturb]
+        return speeds + [(1.0, k) for k in range(1, self.config.channel_copies + 1)]
+
+    def copy_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The virtual rows of every extra copy (speed, channel) of ``rows``."""
         n = len(self.manifest)
-        copies = [
-            rows.astype(np.int64) + k * n for k in range(1, len(self.config.speed_perturb) + 1)
-        ]
+        copies = [rows.astype(np.int64) + k * n for k in range(1, len(self.copy_specs()) + 1)]
         return np.concatenate(copies) if copies else np.empty(0, dtype=np.int64)
 
     def _featurize(
@@ -176,14 +181,17 @@ class _Data:
     ) -> list[np.ndarray]:
         """Features of (virtual) rows through the disk cache, in the order of ``rows``."""
         n = len(self.manifest)
-        by_speed: dict[int, list[int]] = {}
+        by_copy: dict[int, list[int]] = {}
         for r in rows:
-            by_speed.setdefault(r // n, []).append(r)
+            by_copy.setdefault(r // n, []).append(r)
+        specs = [(1.0, 0), *self.copy_specs()]
         out: dict[int, np.ndarray] = {}
-        for k, group in sorted(by_speed.items()):
-            speed = 1.0 if k == 0 else self.config.speed_perturb[k - 1]
+        for k, group in sorted(by_copy.items()):
+            speed, channel = specs[k]
             paths = [str(p) for p in self.manifest["path"].iloc[[r % n for r in group]]]
-            values = pipe.featurize_files(paths, cache=self.cache, progress=progress, speed=speed)
+            values = pipe.featurize_files(
+                paths, cache=self.cache, progress=progress, speed=speed, channel=channel
+            )
             out.update(zip(group, values, strict=True))
         return [out[r] for r in rows]
 
@@ -474,15 +482,19 @@ def _train_split_inner(
     elif config.balance == "oversample":
         train_rows = oversample(train_rows, emotions[train_rows], seed=config.seed)
 
-    if config.speed_perturb:
-        copies = data.speed_rows(train_rows)
+    if data.copy_specs():
+        copies = data.copy_rows(train_rows)
+        kinds = []
+        if config.speed_perturb:
+            kinds.append(f"speed ×{', ×'.join(f'{f:g}' for f in config.speed_perturb)}")
+        if config.channel_copies:
+            kinds.append(f"{config.channel_copies} channel cop(ies): room, noise, codec, gain")
         notes.append(
-            f"training set: {len(train_rows)} clips plus {len(copies)} speed-perturbed copies "
-            f"(×{', ×'.join(f'{f:g}' for f in config.speed_perturb)}); validation and test "
-            "clips unperturbed"
+            f"training set: {len(train_rows)} clips plus {len(copies)} copies "
+            f"({'; '.join(kinds)}); validation and test clips unchanged"
         )
         train_rows = np.concatenate([train_rows, copies])
-        y_all = np.tile(y_all, 1 + len(config.speed_perturb))  # a copy's label is its clip's
+        y_all = np.tile(y_all, 1 + len(data.copy_specs()))  # a copy's label is its clip's
 
     augment = _augment_config(config)
     # Models whose forward starts with a fixed summary train on it: computed once, not per epoch.
@@ -496,7 +508,7 @@ def _train_split_inner(
     eval_rows = np.concatenate([parts["val"], parts["test"] if config.evaluate_test else []])
     refit_rows = np.empty(0, dtype=np.int64)  # added to training for the refit
     if config.refit and len(parts["val"]) and is_torch_model(model):
-        refit_rows = np.concatenate([parts["val"], data.speed_rows(parts["val"])])
+        refit_rows = np.concatenate([parts["val"], data.copy_rows(parts["val"])])
     all_rows = np.concatenate([train_rows, eval_rows, refit_rows]).astype(np.int64)
     if augment is not None and is_torch_model(model):
         data.ensure_signals(np.unique(np.concatenate([train_rows, refit_rows])), pipe.sample_rate)

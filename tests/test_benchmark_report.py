@@ -269,3 +269,51 @@ def test_readme_without_speed_copies_figures_are_the_committed_folds() -> None:
         mean = _fold_mean(shown.stdout)
         assert re.search(rf"{mean:.1f} over [^ ]+ {folds} folds", readme), (run, mean)
     assert f"commit {WITHOUT_SPEED_COMMIT}" in readme
+
+
+def test_a_leave_one_corpus_out_run_gets_a_generalisation_table(repo: Path) -> None:
+    """Per held-out corpus: language, classes, chance and UA with its interval; then the mean
+    over corpora (each weighing the same) and the lowest one; in the page and the README."""
+    from ser_core.evaluation.benchmark import (
+        GENERALISATION_BEGIN,
+        GENERALISATION_END,
+        render_generalisation_table,
+    )
+
+    loco = repo / "benchmarks" / "results" / "default-loco"
+    loco.mkdir(parents=True)
+    alpha = fake_predictions("alpha", ["alpha:01"], 120, 0.8, seed=3).assign(fold=0, language="de")
+    beta = fake_predictions("beta", ["beta:A"], 60, 0.5, seed=4).assign(fold=1, language="it")
+    beta = beta[beta["true"] != "neutral"]  # beta has three classes: chance 33.3
+    save_predictions(pd.concat([alpha, beta], ignore_index=True), loco / "predictions.parquet")
+    (loco / "train_config.json").write_text(
+        json.dumps({"model": "whisper_base", "protocol": "loco", "corpora": ["alpha", "beta"]}),
+        encoding="utf-8",
+    )
+    rows = benchmark_rows(find_sources(None, repo / "benchmarks" / "results"), n_boot=100)
+    table = render_generalisation_table(rows)
+    run = rows[rows["name"] == "default-loco"].set_index("corpus")
+    lines = [line for line in table.splitlines() if line.startswith("| `default-loco`")]
+    assert len(lines) == 3  # alpha, beta, mean
+    assert "| de |" in lines[0] and "| 4 | 25.0 |" in lines[0]
+    assert "| it |" in lines[1] and "| 3 | 33.3 |" in lines[1]
+    mean = (run.loc["alpha", "ua"] + run.loc["beta", "ua"]) / 2
+    assert f"**{mean:.1f}**" in lines[2]
+    worst = min(("alpha", "beta"), key=lambda c: run.loc[c, "ua"])
+    assert f"lowest: {worst} {run.loc[worst, 'ua']:.1f}" in lines[2]
+    readme = repo / "README.md"
+    readme.write_text(
+        readme.read_text() + f"\n{GENERALISATION_BEGIN}\nold\n{GENERALISATION_END}\n",
+        encoding="utf-8",
+    )
+    write_report(
+        repo / "checkpoints",
+        repo / "benchmarks" / "results",
+        repo / "docs" / "benchmark.md",
+        readme,
+        n_boot=100,
+    )
+    assert table in readme.read_text()
+    page = (repo / "docs" / "benchmark.md").read_text()
+    assert "## Generalisation to unseen corpora (leave one corpus out)" in page
+    assert render_generalisation_table(rows.iloc[:0]).startswith("No leave-one-corpus-out")

@@ -174,3 +174,28 @@ def test_exported_whisper_head_reproduces_its_committed_predictions(corpora_dir:
         got = [prediction.probabilities[c] for c in exported.labels]
         worst = max(worst, float(np.abs(np.subtract(got, probabilities)).max()))
     assert worst < 1e-3
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_weights_reproduce_a_sample_of_their_committed_predictions(
+    name: str, corpora_dir: Path
+) -> None:
+    """Shipped numbers are tied to shipped weights: four committed test clips of every
+    checkpoint (two per corpus, the same every run) give the same label and probabilities
+    within 2e-3. A speaker-adapted model is enrolled as in its evaluation: with the test
+    speaker's other clips (leave-one-out statistics)."""
+    committed = load_predictions(CHECKPOINTS / name / "predictions.parquet")
+    sample = committed.sort_values("path").groupby("corpus", sort=True).head(2).head(4)
+    predictor = load_predictor(CHECKPOINTS / name)
+    columns = [f"prob_{label}" for label in predictor.labels]
+    for _, row in sample.iterrows():
+        used = predictor
+        if predictor.speaker_adapted:
+            mine = committed[committed["speaker"] == row["speaker"]]["path"]
+            others = [str(corpora_dir / p) for p in mine if p != row["path"]]
+            used = predictor.adapted_to(predictor.enrolment(others))
+        result = used.predict_file(str(corpora_dir / row["path"]))
+        assert result.label == row["predicted"], (name, row["path"])
+        got = np.array([result.probabilities[label] for label in predictor.labels])
+        expected = row[columns].to_numpy(dtype=float)
+        assert np.abs(got - expected).max() < 2e-3, (name, row["path"], got, expected)

@@ -317,3 +317,10 @@ def test_a_leave_one_corpus_out_run_gets_a_generalisation_table(repo: Path) -> N
     page = (repo / "docs" / "benchmark.md").read_text()
     assert "## Generalisation to unseen corpora (leave one corpus out)" in page
     assert render_generalisation_table(rows.iloc[:0]).startswith("No leave-one-corpus-out")
+    # the default's model card carries the same table
+    from ser_core.training.card import generalisation_section
+
+    section = "\n".join(generalisation_section(loco))
+    assert section.startswith("## Generalisation to unseen corpora")
+    assert "| `default-loco` | alpha | de | 4 | 25.0 |" in section and f"**{mean:.1f}**" in section
+    assert generalisation_section(repo / "benchmarks" / "results" / "missing") == []

@@ -526,8 +526,10 @@ def render_generalisation_table(rows: pd.DataFrame, names: Sequence[str] | None 
         markdown_table(header, body)
         + "\n\nEach row trains on the other corpora and tests on every utterance of the held-out "
         "one (speakers, studio and often language never heard), scored over that corpus's own "
-        "classes (the argmax restricted to them); UA, WA, weighted F1 in % with 95 % bootstrap "
-        "intervals over utterances. The mean weighs every corpus the same."
+        "classes (the argmax restricted to them; utterances of classes the model does not have, "
+        "such as RAVDESS's calm and EMO-DB's boredom for the seven shared classes, are left out); "
+        "UA, WA, weighted F1 in % with 95 % bootstrap intervals over utterances. The mean weighs "
+        "every corpus the same."
     )
 
 

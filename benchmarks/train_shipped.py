@@ -52,6 +52,8 @@ BALANCED = ["--balance", "corpus_class", "--select-on", "corpus_ua"]
 CHANNEL = ["--channel-copies", "1"]
 WHISPER_PLAIN = ["--model", "whisper_base", "--model-config", WHISPER_HEAD, "--epochs", "40"]
 WHISPER = [*WHISPER_PLAIN, *SPEED]
+#: The same head on the smaller packaged encoder (Whisper tiny.en: 4 layers, d_model 384).
+WHISPER_TINY = ["--model", "whisper_tiny", "--model-config", WHISPER_HEAD, "--epochs", "40", *SPEED]
 WHISPER_ADAPTED = [*WHISPER_PLAIN, "--speaker-adapt"]  # adaptation normalises fixed features
 SVM = ["--model", "svm"]
 MLP = ["--model", "mlp", "--epochs", "100", "--patience", "20"]
@@ -97,6 +99,8 @@ CHECKPOINTS: dict[str, list[str]] = {
     "whisper_base-emodb": [*WHISPER, *EMODB],
     "whisper_base-ravdess": [*WHISPER, *RAVDESS],
     "whisper_base-tess": [*WHISPER, *TESS],
+    "whisper_tiny-emodb": [*WHISPER_TINY, *EMODB],
+    "whisper_tiny-ravdess": [*WHISPER_TINY, *RAVDESS],
     # speaker-adapted (needs an enrolment; reported apart)
     "whisper_base-emodb-adapted": [*WHISPER_ADAPTED, *EMODB],
     "whisper_base-ravdess-adapted": [*WHISPER_ADAPTED, *RAVDESS],

@@ -237,7 +237,9 @@ def test_readme_validation_figures_are_the_committed_folds() -> None:
         mean = _fold_mean((RESULTS / run / "folds.csv").read_text(encoding="utf-8"))
         assert re.search(rf"`{run}` \|[^\n]*\| 0\.9, 1\.1 \| {mean:.1f} \|", block), run
     # the figures the README once typed by hand match no committed run
-    assert "73.9" not in readme and "77.3" not in readme
+    # The old hand-typed figures are gone from the prose (generated blocks may hold any value).
+    prose = re.sub(r"<!-- (\w+):begin.*?<!-- \1:end -->", "", readme, flags=re.DOTALL)
+    assert "73.9" not in prose and "77.3" not in prose
 
 
 #: The runs without speed copies, committed in c967ca3 and replaced by the current ones in d6a351c.

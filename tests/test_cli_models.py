@@ -70,7 +70,7 @@ def test_train_config_file_and_overrides(
     saved = json.loads((out / "train_config.json").read_text())
     assert saved["speed_perturb"] == [0.9, 1.1] and saved["refit"] is True
     notes = " ".join(json.loads((out / "config.json").read_text())["data"]["notes"])
-    assert "speed-perturbed copies" in notes and "refit" in notes
+    assert "copies (speed ×0.9, ×1.1)" in notes and "refit" in notes
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["train", "--config", str(checkpoint / "train_config.json"),

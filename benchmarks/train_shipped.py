@@ -112,11 +112,11 @@ CHECKPOINTS: dict[str, list[str]] = {
     "mlp-tess": [*MLP, *TESS],
     **{
         f"{m}-emodb": [*seed(m), *EMODB]
-        for m in ("cnn", "lstm", "cnn_lstm", "cnn_bilstm_attn", "vit")
+        for m in ("cnn", "lstm", "cnn_lstm", "cnn_bilstm", "cnn_bilstm_attn", "vit")
     },
     **{
         f"{m}-ravdess": [*seed(m), *RAVDESS]
-        for m in ("cnn", "lstm", "cnn_lstm", "cnn_bilstm_attn", "vit")
+        for m in ("cnn", "lstm", "cnn_lstm", "cnn_bilstm", "cnn_bilstm_attn", "vit")
     },
     "lstm-tess": [*seed("lstm"), *TESS],
 }

@@ -22,7 +22,8 @@ st.title("Live microphone")
 st.caption(
     "Press **START**, allow the microphone and speak. Every second the last 2 s are checked for "
     "speech (silence is never classified) and, if someone speaks, classified. Works on "
-    "localhost without a TURN server."
+    "localhost without a TURN server. If the player says *Permission denied*, allow the "
+    "microphone for this site (the icon in the address bar) and press START again."
 )
 
 names = require_models()

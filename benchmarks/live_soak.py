@@ -21,7 +21,12 @@ import resource
 import numpy as np
 import torch
 
-from ser_core.app_support.live import (
+from ser_core.app_support.samples import synthetic_vowel
+from ser_core.audio import read_audio, resample
+from ser_core.data import load_corpus
+from ser_core.inference import load_predictor
+from ser_core.inference.bench import rss_mb
+from ser_core.inference.live import (
     LiveSession,
     ReplayReport,
     StepResult,
@@ -29,11 +34,6 @@ from ser_core.app_support.live import (
     browser_frames,
     replay,
 )
-from ser_core.app_support.samples import synthetic_vowel
-from ser_core.audio import read_audio, resample
-from ser_core.data import load_corpus
-from ser_core.inference import load_predictor
-from ser_core.inference.bench import rss_mb
 
 BROWSER_RATE = 48_000
 

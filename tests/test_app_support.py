@@ -15,9 +15,10 @@ import plotly.graph_objects as go
 import pytest
 import soundfile as sf
 
-from ser_core.app_support import live, plots, samples, session
+from ser_core.app_support import plots, samples, session
 from ser_core.audio import read_audio
 from ser_core.evaluation import confusion
+from ser_core.inference import live
 
 SR = 16000
 

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_webrtc import WebRtcMode, create_audio_sink_track, webrtc_streamer
 
 from ser_core.app_support import plots, session
-from ser_core.app_support.live import LiveSession, VoiceActivityDetector
+from ser_core.inference.live import LiveSession, VoiceActivityDetector
 from views._shared import get_predictor, require_models
 
 st.title("Live microphone")

@@ -5,13 +5,14 @@
 * :mod:`~ser_core.app_support.samples`: sample clips (the user's corpora, or synthetic speech);
 * :mod:`~ser_core.app_support.cache`: checkpoint discovery and loaders the app wraps in
   ``st.cache_resource`` / ``st.cache_data``;
-* :mod:`~ser_core.app_support.preload`: the background load of the default model at start-up;
-* :mod:`~ser_core.app_support.live`: the lock-guarded ring buffer, resampler and voice-activity
-  gate behind the live-microphone page (testable without a browser).
+* :mod:`~ser_core.app_support.preload`: the background load of the default model at start-up.
+
+The live-microphone engine (ring buffer, resampler, voice-activity gate) is inference, not app
+glue: :mod:`ser_core.inference.live`.
 
 Nothing here imports streamlit, so all of it is unit-tested without a running app.
 """
 
 from __future__ import annotations
 
-__all__ = ["cache", "live", "plots", "preload", "samples", "session"]
+__all__ = ["cache", "plots", "preload", "samples", "session"]

@@ -109,8 +109,8 @@ def bench_checkpoint(
     """Measure one checkpoint in this process (see the module docstring)."""
     import torch
 
-    from ser_core.app_support.live import LiveSession
     from ser_core.inference import load_predictor
+    from ser_core.inference.live import LiveSession
 
     torch.set_num_threads(threads)
     started = time.perf_counter()

@@ -1,4 +1,5 @@
-"""The live-microphone pipeline, testable without a browser.
+"""Live streaming inference: the microphone pipeline behind the Live page, testable without a
+browser (it lives beside the predictor it feeds; the app only draws its timeline).
 
 The Live page receives the browser's microphone through streamlit-webrtc in ``SENDONLY`` mode
 with an audio sink (``create_audio_sink_track``): the sink calls :meth:`LiveSession.push_frame`

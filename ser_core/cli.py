@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ser_core import __version__
+from ser_core._version import __version__
 from ser_core.errors import SERError
 from ser_core.paths import CORPORA_ENV, corpora_root
 

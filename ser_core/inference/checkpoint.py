@@ -44,9 +44,8 @@ def checkpoints_dir() -> Path:
     value = os.environ.get(CHECKPOINTS_ENV, "").strip()
     if value:
         return Path(value).expanduser()
-    import ser_core
-
-    return Path(ser_core.__file__).resolve().parents[1] / "checkpoints"
+    # This file is ser_core/inference/checkpoint.py: the repository root is three levels up.
+    return Path(__file__).resolve().parents[2] / "checkpoints"
 
 
 def available_checkpoints() -> list[str]:

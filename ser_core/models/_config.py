@@ -208,7 +208,7 @@ def write_checkpoint_config(
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``config.json`` (name, num_classes, labels, config dict) into ``directory``."""
-    from ser_core import __version__
+    from ser_core._version import __version__
 
     directory.mkdir(parents=True, exist_ok=True)
     payload = {

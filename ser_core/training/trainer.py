@@ -1035,7 +1035,7 @@ def _versions() -> dict[str, str]:
     import sklearn
     import torch
 
-    from ser_core import __version__
+    from ser_core._version import __version__
 
     return {
         "python": platform.python_version(),

@@ -1,0 +1,61 @@
+"""Imports run one way (../shared/docs/ARCHITECTURE.md): a static scan of every module.
+
+What is guarded here: the app layer (``app_support``, ``cli``) is never imported from below; no
+subpackage imports the package face (``ser_core/__init__``); ``ser_core`` never imports
+streamlit; the app's views never import torch (they call ``ser_core``'s API).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "ser_core"
+TOP = ("app_support", "cli")  # the layer just under the views
+
+
+def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
+    """(line, module, imported names) of every import in ``path``, nested ones included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, []
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.lineno, node.module, [alias.name for alias in node.names]
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _subpackage(path: Path) -> str:
+    return path.relative_to(PACKAGE).with_suffix("").parts[0]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_reaches_up_to_the_app_layer_or_the_package_face(path: Path) -> None:
+    me = _subpackage(path)
+    submodules = {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" or p.is_dir()}
+    for line, module, names in _imports(path):
+        where = f"{path.relative_to(ROOT)}:{line}"
+        assert not module.startswith("streamlit"), f"{where}: ser_core never imports streamlit"
+        parts = module.split(".")
+        if parts[0] != "ser_core" or me in ("__init__", "__main__"):
+            continue
+        if len(parts) == 1:  # `import ser_core` / `from ser_core import X`
+            faces = [n for n in names if n not in submodules] if names else ["ser_core"]
+            assert not faces, f"{where}: imports the package face ({', '.join(faces)})"
+            continue
+        if me not in TOP:
+            assert parts[1] not in TOP, f"{where}: {me} reaches up to ser_core.{parts[1]}"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "views").glob("*.py")), ids=lambda p: p.name)
+def test_views_never_import_torch(path: Path) -> None:
+    for line, module, _ in _imports(path):
+        assert module.split(".")[0] != "torch", f"{path.name}:{line}: views call ser_core's API"

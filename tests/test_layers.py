@@ -59,3 +59,60 @@ def test_no_module_reaches_up_to_the_app_layer_or_the_package_face(path: Path) -
 def test_views_never_import_torch(path: Path) -> None:
     for line, module, _ in _imports(path):
         assert module.split(".")[0] != "torch", f"{path.name}:{line}: views call ser_core's API"
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module → the ``ser_core`` modules it imports (lazy imports inside functions included;
+    edges into a package's ``__init__``, its re-exporting face, are left out)."""
+    files = {}
+    for path in _modules():
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        files[name.removesuffix(".__init__")] = path
+
+    def resolve(module: str) -> str:
+        while module and module not in files:
+            module = module.rpartition(".")[0]
+        return module
+
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+                targets = [f"{base}.{alias.name}" for alias in node.names] + [base]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            for target in targets:
+                if target.startswith("ser_core"):
+                    found.add(resolve(target))
+                    break  # the most specific match of an import statement is enough
+        graph[name] = {m for m in found if m and m != name and files[m].name != "__init__.py"}
+    return graph
+
+
+def test_no_import_cycle_between_modules() -> None:
+    """No module of ser_core imports, directly or through others, a module that imports it
+    (``models._config`` and ``models._registry`` once did, through a lazy import)."""
+    graph = _module_graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = [*path[path.index(nxt) :], nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt, [*path, nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+    assert "ser_core.models._config" in graph["ser_core.models._registry"]  # the graph is real

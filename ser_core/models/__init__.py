@@ -24,7 +24,6 @@ from ._config import (
     InputSpec,
     ModelConfig,
     is_torch_model,
-    load_model,
     model_config_for,
     read_checkpoint_config,
 )
@@ -35,6 +34,7 @@ from ._registry import (
     default_features,
     is_registered,
     list_models,
+    load_model,
     model_class,
     model_info,
     register_model,

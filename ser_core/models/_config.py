@@ -32,7 +32,6 @@ __all__ = [
     "ModelConfig",
     "ModelDescription",
     "is_torch_model",
-    "load_model",
     "model_config_for",
     "read_checkpoint_config",
 ]
@@ -252,24 +251,6 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
             f"{path}: {len(labels)} labels for num_classes={payload['num_classes']}."
         )
     return payload
-
-
-def load_model(directory: str | Path) -> Any:
-    """Load any saved model (torch or svm) from a ``save_pretrained`` folder.
-
-    Reads ``config.json``, looks the name up in the registry and calls that class's
-    ``from_pretrained``. Never unpickles anything.
-
-    Raises:
-        CheckpointError: for a missing/invalid checkpoint or a name the registry does not know.
-    """
-    from ._registry import is_registered, model_class
-
-    payload = read_checkpoint_config(directory)
-    name = payload["name"]
-    if not is_registered(name):
-        raise CheckpointError(f"{directory}: model name {name!r} is not registered.")
-    return model_class(name).from_pretrained(directory)
 
 
 def model_config_for(feature_config: Any) -> dict[str, Any]:

@@ -22,9 +22,12 @@ import difflib
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
-from ._config import ModelDescription
+from ser_core.errors import CheckpointError
+
+from ._config import ModelDescription, read_checkpoint_config
 
 __all__ = [
     "ModelInfo",
@@ -32,6 +35,7 @@ __all__ = [
     "default_features",
     "is_registered",
     "list_models",
+    "load_model",
     "model_class",
     "model_info",
     "register_model",
@@ -246,3 +250,19 @@ def model_info(name: str) -> ModelInfo:
         summary=doc[0] if doc else "",
         default_config=config.to_dict(),
     )
+
+
+def load_model(directory: str | Path) -> Any:
+    """Load any saved model (torch or svm) from a ``save_pretrained`` folder.
+
+    Reads ``config.json``, looks the name up in the registry and calls that class's
+    ``from_pretrained``. Never unpickles anything.
+
+    Raises:
+        CheckpointError: for a missing/invalid checkpoint or a name the registry does not know.
+    """
+    payload = read_checkpoint_config(directory)
+    name = payload["name"]
+    if not is_registered(name):
+        raise CheckpointError(f"{directory}: model name {name!r} is not registered.")
+    return model_class(name).from_pretrained(directory)

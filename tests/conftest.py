@@ -16,7 +16,7 @@ def corpora_dir() -> Path:
     """The folder holding ``emodb/``, ``ravdess/`` and ``tess/`` (from ``$SER_CORPORA``)."""
     root = corpora_root()
     if root is None:
-        pytest.skip(f"{CORPORA_ENV} is unset: point it at the folder with emodb/, ravdess/, tess/")
+        pytest.skip(f"{CORPORA_ENV} is unset: point it at the folder holding emodb/, ravdess/, ...")
     if not root.is_dir():
         pytest.fail(f"{CORPORA_ENV}={root} is set but is not a folder")
     return root

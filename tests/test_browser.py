@@ -81,15 +81,21 @@ def app_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser(fake_microphone: Path) -> Iterator[Any]:
+def playwright() -> Iterator[Any]:
+    """One Playwright driver for the module (a second sync driver cannot start inside it)."""
     playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with playwright_api.sync_playwright() as p:
-        chromium = p.chromium.launch(
-            executable_path=server.chromium_path(),
-            args=[*server.CHROMIUM_ARGS, *server.fake_microphone_args(fake_microphone)],
-        )
-        yield chromium
-        chromium.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any, fake_microphone: Path) -> Iterator[Any]:
+    chromium = playwright.chromium.launch(
+        executable_path=server.chromium_path(),
+        args=[*server.CHROMIUM_ARGS, *server.fake_microphone_args(fake_microphone)],
+    )
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
@@ -174,6 +180,28 @@ def test_live_page_hears_the_microphone_and_labels_speech(
     page.screenshot(path=str(shots / "live.png"), full_page=True)
     _no_crash(page)
     webrtc.get_by_role("button", name="STOP").click()
+
+
+def test_live_page_says_what_to_do_when_the_microphone_is_refused(
+    playwright: Any, app_url: str
+) -> None:
+    """No permission (the headless prompt refuses): the player reports it and the page says how
+    to allow the microphone; nothing crashes and nothing is classified."""
+    chromium = playwright.chromium.launch(
+        executable_path=server.chromium_path(),
+        args=[*server.CHROMIUM_ARGS, "--use-fake-device-for-media-stream"],  # no fake UI
+    )
+    try:
+        page = chromium.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        _open(page, f"{app_url}/live", "Live microphone")
+        webrtc = page.frame_locator("iframe[title*='streamlit_webrtc']")
+        webrtc.get_by_role("button", name="START").click(timeout=120_000)
+        webrtc.get_by_text(re.compile("Permission denied")).wait_for(timeout=30_000)
+        assert page.get_by_text(re.compile("allow the microphone for this site")).count() == 1
+        assert page.get_by_text(re.compile(r"received 0 s of audio")).count() == 1
+        _no_crash(page)
+    finally:
+        chromium.close()
 
 
 # ----------------------------------------------------------------------------- detect

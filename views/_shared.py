@@ -159,13 +159,25 @@ def show_error(error: Exception) -> None:
         st.error(f"Something went wrong: {error}", icon="⚠️")
 
 
-def read_clip(source: Any) -> AudioClip | None:
-    """Decode an upload, recording, path or bytes; show the error and return None if unusable."""
+def _decode(source: Any) -> AudioClip | AudioInputError:
+    """The decoded clip, or the reason it cannot be used."""
     try:
         return read_audio(source)
     except AudioInputError as error:
-        show_error(error)
+        return error
+
+
+def _shown(outcome: AudioClip | AudioInputError) -> AudioClip | None:
+    """The clip, or None after showing why there is none."""
+    if isinstance(outcome, AudioInputError):
+        show_error(outcome)
         return None
+    return outcome
+
+
+def read_clip(source: Any) -> AudioClip | None:
+    """Decode an upload, recording, path or bytes; show the error and return None if unusable."""
+    return _shown(_decode(source))
 
 
 def decode_once(source: Any, key: str, state_key: str) -> AudioClip | None:
@@ -174,16 +186,9 @@ def decode_once(source: Any, key: str, state_key: str) -> AudioClip | None:
     stays the same; a problem is shown every run until another input is chosen."""
     kept = st.session_state.get(state_key)
     if kept is None or kept[0] != key:
-        try:
-            kept = (key, read_audio(source))
-        except AudioInputError as error:
-            kept = (key, error)
+        kept = (key, _decode(source))
         st.session_state[state_key] = kept
-    outcome = kept[1]
-    if isinstance(outcome, Exception):
-        show_error(outcome)
-        return None
-    return outcome  # type: ignore[no-any-return]
+    return _shown(kept[1])
 
 
 def clip_id(source: Any, *extra: str) -> str:

@@ -342,15 +342,14 @@ def measure_latency(
 ) -> float:
     """Median seconds to predict a ``seconds``-long clip on this machine (after one warm-up).
 
-    A speaker-adapted model without an enrolment is measured adapted to a synthetic voice (as
-    a user's enrolled voice would be: the normalisation costs the same whoever it is of).
+    A speaker-adapted model without an enrolment is measured adapted to a synthetic voice
+    (:func:`~ser_core.inference.bench.with_synthetic_enrolment`, as ``ser bench`` does).
     """
     from ser_core.app_support.samples import synthetic_vowel
+    from ser_core.inference.bench import with_synthetic_enrolment
 
     signal = synthetic_vowel(seconds, 150.0, 120.0, seed=seed)
-    if predictor.speaker_adapted and predictor.speaker is None:
-        voice = synthetic_vowel(4.0, 140.0, 110.0, seed=seed + 1)
-        predictor = predictor.adapted_to(predictor.enrolment([voice], 16000))
+    predictor = with_synthetic_enrolment(predictor)
     predictor.predict_signal(signal, 16000)
     times = []
     for _ in range(max(1, repeats)):

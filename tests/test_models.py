@@ -141,6 +141,21 @@ def test_registry_lists_the_issue_models() -> None:
     assert sorted(ALL_MODELS) == ALL_MODELS
 
 
+def test_registry_discovers_every_model_file_and_each_registers_a_model() -> None:
+    """Adding a model is adding one file: the registry imports every public module of
+    ``ser_core.models`` by itself, and each of them registers at least one name."""
+    from ser_core.models import _registry
+
+    folder = Path(_registry.__file__).parent
+    files = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+    assert _registry._model_modules() == files
+    modules = {_registry._entry(name).factory.__module__.rsplit(".", 1)[-1] for name in ALL_MODELS}
+    assert modules == set(files)
+    # The feature config named by model_info is found by its kind, not by a hand-kept table.
+    assert model_info("whisper_base").feature_config == "EncoderStatesConfig"
+    assert model_info("mobilenet_v3").feature_config == "SpectrogramImageConfig"
+
+
 def test_unknown_model_fails_clearly() -> None:
     with pytest.raises(ValueError, match="Unknown model 'nope'") as info:
         create_model("nope", 4)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,20 +42,16 @@ __all__ = [
     "register_model",
 ]
 
-#: Modules imported on first use so that their ``@register_model`` decorators run.
-_MODEL_MODULES: tuple[str, ...] = (
-    "cnn_lstm",
-    "cnn1d_lstm",
-    "cnn_bilstm_attn",
-    "vit",
-    "serct",
-    "mlp",
-    "svm",
-    "vgg19",
-    "resnet50",
-    "mobilenet_v3",
-    "pretrained",
-)
+
+def _model_modules() -> list[str]:
+    """Every public module of this package (no leading underscore), sorted: each holds one
+    architecture whose ``@register_model`` decorators run on import. Adding a model is adding a
+    file here; nothing else lists them."""
+    folder = Path(__file__).parent
+    return sorted(
+        info.name for info in pkgutil.iter_modules([str(folder)]) if not info.name.startswith("_")
+    )
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -105,16 +102,6 @@ class _Entry:
 _REGISTRY: dict[str, _Entry] = {}
 _loaded = False
 
-_FEATURE_CONFIGS = {
-    "waveform": "WaveformConfig",
-    "logmel": "LogMelConfig",
-    "mfcc": "MFCCConfig",
-    "spectrogram_image": "SpectrogramImageConfig",
-    "egemaps": "EGeMAPSConfig",
-    "mfcc_stats": "MFCCStatsConfig",
-    "encoder_states": "EncoderStatesConfig",
-}
-
 
 def register_model(model_cls: type[ModelDescription], **overrides: Any) -> Callable[[F], F]:
     """Register a factory function under its own ``__name__``.
@@ -153,7 +140,7 @@ def _ensure_loaded() -> None:
     global _loaded
     if _loaded:
         return
-    for module in _MODEL_MODULES:
+    for module in _model_modules():
         importlib.import_module(f"{__package__}.{module}")
     _loaded = True
 
@@ -230,6 +217,18 @@ def default_features(name: str, model_config: Mapping[str, Any] | None = None) -
     return {"kind": kind, **cls.feature_defaults(config)}
 
 
+def _feature_config_name(kind: str) -> str:
+    """Class name of the feature config registered under ``kind`` ('' if none): feature configs
+    register themselves by their ``kind`` (``ser_core.features.config``)."""
+    from ser_core.features import config as feature_config
+    from ser_core.features import encoder_states  # noqa: F401  (registers its config)
+
+    try:
+        return type(feature_config.config_from_dict({"kind": kind})).__name__
+    except (ValueError, TypeError):
+        return ""
+
+
 def model_info(name: str) -> ModelInfo:
     """Describe a registered model without building it (see :class:`ModelInfo`)."""
     entry = _entry(name)
@@ -242,7 +241,7 @@ def model_info(name: str) -> ModelInfo:
         name=name,
         input_kind=cls.kind_of(features),
         features=features,
-        feature_config=_FEATURE_CONFIGS.get(features, ""),
+        feature_config=_feature_config_name(features),
         supports_variable_length=bool(cls.supports_variable_length),
         is_torch=bool(cls.is_torch),
         explanation=cls.explanation_for(config),

@@ -199,11 +199,11 @@ def _run(name: str, args: list[str], out: Path, data_root: Path, threads: int) -
 
 def _check_recipe(folder: Path, recipe: list[str]) -> None:
     """Refuse to adopt a folder whose training settings differ from the recipe's."""
-    from ser_core.cli import _train_config, build_parser
+    from ser_core.cli import build_parser, train_config_from_args
     from ser_core.training import TrainConfig
 
     parsed = build_parser().parse_args(["train", *recipe, "--out", "x"])
-    wanted = _train_config(parsed).to_dict()
+    wanted = train_config_from_args(parsed).to_dict()
     found = TrainConfig.load(folder / "train_config.json").to_dict()  # defaults filled in
     ignored = {"data_root", "num_threads", "progress", "device"}
     diff = sorted(k for k in wanted if k not in ignored and wanted[k] != found.get(k))

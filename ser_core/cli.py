@@ -19,6 +19,7 @@ a traceback. Unexpected failures still show a traceback, because those are bugs 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -145,34 +146,11 @@ def _cmd_models(args: argparse.Namespace) -> int:
 # ser train
 # ---------------------------------------------------------------------------------------------
 
-# CLI option → TrainConfig field for options copied as they are (None = not given).
-_TRAIN_OPTIONS = (
-    "model",
-    "protocol",
-    "fold",
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "scheduler",
-    "step_size",
-    "gamma",
-    "batch_size",
-    "epochs",
-    "patience",
-    "seed",
-    "balance",
-    "select_on",
-    "max_train_seconds",
-    "speed_perturb",
-    "channel_copies",
-    "refit",
-    "grad_clip",
-    "speaker_adapt",
-    "device",
-    "num_threads",
-    "max_files",
-    "max_speakers",
+#: TrainConfig fields whose CLI option needs converting (handled one by one in
+#: :func:`train_config_from_args`); every other field is copied from the same-named option.
+_CONVERTED_TRAIN_FIELDS = frozenset(
+    {"corpora", "data_root", "manifest", "labels", "model_config", "feature_config"}
+    | {"split_options", "augment", "spec_augment", "progress"}
 )
 
 
@@ -213,7 +191,9 @@ def _key_values(items: Sequence[str] | None, option: str) -> dict[str, object]:
     return out
 
 
-def _train_config(args: argparse.Namespace) -> TrainConfig:
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of parsed ``ser train`` arguments (``--config`` file first,
+    then every option given on the command line)."""
     from ser_core.training import TrainConfig
 
     values: dict[str, object] = {}
@@ -222,10 +202,10 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
             values = TrainConfig.load(args.config).to_dict()
         except ValueError as exc:
             raise SERError(str(exc)) from exc
-    for name in _TRAIN_OPTIONS:
-        value = getattr(args, name)
-        if value is not None:
-            values[name] = value
+    for field in dataclasses.fields(TrainConfig):
+        value = getattr(args, field.name, None)
+        if field.name not in _CONVERTED_TRAIN_FIELDS and value is not None:
+            values[field.name] = value
     if args.corpus:
         values["corpora"] = list(args.corpus)
     if args.data_root is not None:
@@ -287,7 +267,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from ser_core.models import is_registered, list_models
     from ser_core.training import train, train_folds
 
-    config = _train_config(args)
+    config = train_config_from_args(args)
     if not is_registered(config.model):
         raise SERError(f"unknown model {config.model!r}; choose one of {', '.join(list_models())}")
     out = Path(args.out)
@@ -658,6 +638,13 @@ def _add_train_parser(commands: argparse._SubParsersAction) -> None:  # type: ig
         default=None,
         help="after early stopping, retrain on training + validation speakers for the best "
         "epoch count",
+    )
+    reg.add_argument(
+        "--no-test-eval",
+        dest="evaluate_test",
+        action="store_false",
+        default=None,
+        help="do not predict the test set at the end (no test metrics or test predictions)",
     )
     reg.add_argument(
         "--channel-copies",

@@ -78,6 +78,23 @@ def test_train_config_file_and_overrides(
     assert "expected numbers like 0.9,1.1" in capsys.readouterr().err
 
 
+def test_every_train_config_field_has_a_train_option() -> None:
+    """A TrainConfig field added without a ``ser train`` option (or a conversion) fails here:
+    options are copied by field name, with no hand-kept list to forget."""
+    import dataclasses
+
+    from ser_core.cli import _CONVERTED_TRAIN_FIELDS, build_parser, train_config_from_args
+    from ser_core.training import TrainConfig
+
+    argv = ["train", "--model", "mlp", "--corpus", "emodb", "--epochs", "7", "--lr", "0.01"]
+    args = build_parser().parse_args([*argv, "--out", "x"])
+    options = set(vars(args))
+    for field in dataclasses.fields(TrainConfig):
+        assert field.name in options or field.name in _CONVERTED_TRAIN_FIELDS, field.name
+    config = train_config_from_args(args)
+    assert (config.model, config.epochs, config.lr) == ("mlp", 7, 0.01)
+
+
 def test_predict_json_format(checkpoint: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = sorted(str(p) for p in (checkpoint.parent / "synth" / "angry").glob("*.wav"))[:2]
     assert main(["predict", *files, "--model", str(checkpoint), "--format", "json"]) == 0

@@ -8,6 +8,7 @@ config here are tested with their defaults.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -549,6 +550,39 @@ def test_imagenet_weights_from_hub_cache_or_scratch(
 
     with pytest.raises(CheckpointError, match="does not exist"):
         create_model("mobilenet_v3", 4, pretrained=str(tmp_path / "nope.pth"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ({"num_classes": True}, "positive integer"),
+        ({"labels": ["a", "a"]}, "duplicates"),
+        ({"labels": ["a"]}, "1 labels for num_classes=2"),
+        ({"feature_config": {"n_mels": 40}}, "with a 'kind'"),
+        ({"config": []}, "must be an object"),
+    ],
+)
+def test_one_checkpoint_validator_for_models_and_predictors(
+    tmp_path: Path, edit: dict[str, Any], message: str
+) -> None:
+    """The model loader and the predictor read config.json through the same checks; only the
+    predictor insists on class names."""
+    from ser_core.inference.checkpoint import read_config
+    from ser_core.models import read_checkpoint_config
+
+    torch.manual_seed(0)
+    create_model("mlp", 2, **TINY.get("mlp", {})).save_pretrained(tmp_path)
+    path = tmp_path / "config.json"
+    payload = json.loads(path.read_text())
+    payload.pop("labels", None)
+    path.write_text(json.dumps(payload))
+    assert read_checkpoint_config(tmp_path)["name"] == "mlp"  # a bare save has no labels
+    with pytest.raises(CheckpointError, match="labels"):
+        read_config(tmp_path)
+    path.write_text(json.dumps({**payload, "labels": ["a", "b"], **edit}))
+    for reader in (read_checkpoint_config, read_config):
+        with pytest.raises(CheckpointError, match=message):
+            reader(tmp_path)
 
 
 # ------------------------------------------------------------------------------------ svm

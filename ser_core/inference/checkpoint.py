@@ -14,12 +14,12 @@ repository's ``checkpoints/`` folder (``$SER_CHECKPOINTS`` overrides it); ``"def
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from ser_core.errors import CheckpointError
+from ser_core.models import read_checkpoint_config
 
 __all__ = [
     "CHECKPOINTS_ENV",
@@ -102,38 +102,12 @@ def weights_file(folder: Path) -> Path:
 
 
 def read_config(folder: Path) -> dict[str, Any]:
-    """Read and check ``config.json``: required keys, types, labels against ``num_classes``.
+    """Read and check a checkpoint's ``config.json`` for prediction (labels required).
+
+    The format has one validator, :func:`ser_core.models.read_checkpoint_config`; this only
+    insists on the class names a predictor reports.
 
     Raises:
         CheckpointError: a missing or malformed file, naming the problem.
     """
-    path = folder / "config.json"
-    if not path.is_file():
-        raise CheckpointError(f"{folder} has no config.json; it is not a checkpoint folder")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(payload, dict):
-        raise CheckpointError(f"{path} must hold a JSON object")
-    problems = []
-    if not isinstance(payload.get("name"), str):
-        problems.append("'name' (the registered model name) is missing")
-    n = payload.get("num_classes")
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        problems.append("'num_classes' must be a positive integer")
-    if not isinstance(payload.get("config"), dict):
-        problems.append("'config' (the model config) must be an object")
-    labels = payload.get("labels")
-    if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
-        problems.append("'labels' must be the list of class names in output order")
-    elif isinstance(n, int) and len(labels) != n:
-        problems.append(f"{len(labels)} labels for num_classes={n}")
-    elif len(set(labels)) != len(labels):
-        problems.append("'labels' has duplicates")
-    feature = payload.get("feature_config")
-    if feature is not None and not (isinstance(feature, dict) and "kind" in feature):
-        problems.append("'feature_config' must be an object with a 'kind'")
-    if problems:
-        raise CheckpointError(f"{path} is not a valid checkpoint config: " + "; ".join(problems))
-    return payload
+    return read_checkpoint_config(folder, require_labels=True)

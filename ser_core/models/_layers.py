@@ -197,6 +197,36 @@ class MaskedConvStack(nn.Module):
         self.pool_factors = [block.pool_factor for block in blocks]
         self.out_channels = blocks[-1].out_channels
 
+    @classmethod
+    def of_widths(
+        cls,
+        channels: Sequence[int],
+        *,
+        dims: int,
+        kernel_size: int,
+        pool: int,
+        activation: str,
+        dropout: float,
+        in_channels: int = 1,
+    ) -> MaskedConvStack:
+        """One :class:`ConvBlock` per width in ``channels``, each pooling by ``pool``: the
+        convolutional front end the CNN-LSTM family shares."""
+        blocks, width = [], in_channels
+        for out in channels:
+            blocks.append(
+                ConvBlock(
+                    width,
+                    out,
+                    dims=dims,
+                    kernel_size=kernel_size,
+                    pool=pool,
+                    activation=activation,
+                    dropout=dropout,
+                )
+            )
+            width = out
+        return cls(blocks)
+
     @property
     def time_reduction(self) -> int:
         """Total pooling factor along time."""

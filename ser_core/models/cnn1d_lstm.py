@@ -21,7 +21,7 @@ from torch import Tensor
 from ._base import SERModel
 from ._config import ModelConfig
 from ._explain import grad_cam, resample_time
-from ._layers import ClassifierMLP, ConvBlock, LSTMEncoder, MaskedConvStack
+from ._layers import ClassifierMLP, LSTMEncoder, MaskedConvStack
 from ._registry import register_model
 
 __all__ = ["CNN1DLSTM", "CNN1DLSTMConfig", "cnn1d_lstm"]
@@ -82,22 +82,15 @@ class CNN1DLSTM(SERModel):
     def __init__(self, config: CNN1DLSTMConfig, num_classes: int) -> None:
         super().__init__(config, num_classes)
         c = config
-        blocks, in_ch = [], 1
-        for ch in c.channels:
-            blocks.append(
-                ConvBlock(
-                    in_ch,
-                    ch,
-                    dims=1,
-                    kernel_size=c.kernel_size,
-                    pool=c.pool,
-                    activation=c.activation,
-                    dropout=c.conv_dropout,
-                )
-            )
-            in_ch = ch
-        self.convs = MaskedConvStack(blocks)
-        self.lstm = LSTMEncoder(in_ch, c.lstm_hidden)
+        self.convs = MaskedConvStack.of_widths(
+            c.channels,
+            dims=1,
+            kernel_size=c.kernel_size,
+            pool=c.pool,
+            activation=c.activation,
+            dropout=c.conv_dropout,
+        )
+        self.lstm = LSTMEncoder(self.convs.out_channels, c.lstm_hidden)
         self.head = ClassifierMLP(
             self.lstm.out_features,
             c.fc_hidden,

@@ -26,7 +26,7 @@ from torch import Tensor
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
 from ._explain import grad_cam, resample_time, resample_time_freq
-from ._layers import AdditiveAttention, ClassifierMLP, ConvBlock, LSTMEncoder, MaskedConvStack
+from ._layers import AdditiveAttention, ClassifierMLP, LSTMEncoder, MaskedConvStack
 from ._registry import register_model
 
 __all__ = ["CNNBiLSTMAttention", "CNNBiLSTMAttentionConfig", "cnn_bilstm", "cnn_bilstm_attn"]
@@ -97,22 +97,15 @@ class CNNBiLSTMAttention(SERModel):
     def __init__(self, config: CNNBiLSTMAttentionConfig, num_classes: int) -> None:
         super().__init__(config, num_classes)
         c = config
-        blocks, in_ch = [], 1
-        for ch in c.channels:
-            blocks.append(
-                ConvBlock(
-                    in_ch,
-                    ch,
-                    dims=2,
-                    kernel_size=c.kernel_size,
-                    pool=c.pool,
-                    activation=c.activation,
-                    dropout=c.conv_dropout,
-                )
-            )
-            in_ch = ch
-        self.convs = MaskedConvStack(blocks)
-        width = in_ch * (c.n_features // self.convs.time_reduction)
+        self.convs = MaskedConvStack.of_widths(
+            c.channels,
+            dims=2,
+            kernel_size=c.kernel_size,
+            pool=c.pool,
+            activation=c.activation,
+            dropout=c.conv_dropout,
+        )
+        width = self.convs.out_channels * (c.n_features // self.convs.time_reduction)
         self.lstm = LSTMEncoder(width, c.lstm_hidden, bidirectional=True)
         self.attention = (
             AdditiveAttention(self.lstm.out_features, c.attention_dim) if c.use_attention else None

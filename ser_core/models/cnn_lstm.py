@@ -23,7 +23,7 @@ from torch import Tensor
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
 from ._explain import grad_cam, resample_time_freq
-from ._layers import ClassifierMLP, ConvBlock, LSTMEncoder, MaskedConvStack, masked_mean
+from ._layers import ClassifierMLP, LSTMEncoder, MaskedConvStack, masked_mean
 from ._registry import register_model
 
 __all__ = ["CNNLSTM", "CNNLSTMConfig", "cnn", "cnn_lstm", "lstm"]
@@ -96,22 +96,15 @@ class CNNLSTM(SERModel):
         self.convs: MaskedConvStack | None = None
         width = c.n_features
         if c.use_cnn:
-            blocks, in_ch = [], 1
-            for ch in c.channels:
-                blocks.append(
-                    ConvBlock(
-                        in_ch,
-                        ch,
-                        dims=2,
-                        kernel_size=c.kernel_size,
-                        pool=c.pool,
-                        activation=c.activation,
-                        dropout=c.conv_dropout,
-                    )
-                )
-                in_ch = ch
-            self.convs = MaskedConvStack(blocks)
-            width = in_ch * (c.n_features // self.convs.time_reduction)
+            self.convs = MaskedConvStack.of_widths(
+                c.channels,
+                dims=2,
+                kernel_size=c.kernel_size,
+                pool=c.pool,
+                activation=c.activation,
+                dropout=c.conv_dropout,
+            )
+            width = self.convs.out_channels * (c.n_features // self.convs.time_reduction)
         self.lstm = LSTMEncoder(width, c.lstm_hidden) if c.use_lstm else None
         self.embed_dim = self.lstm.out_features if self.lstm is not None else width
         self.head = ClassifierMLP(

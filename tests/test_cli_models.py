@@ -83,7 +83,8 @@ def test_every_train_config_field_has_a_train_option() -> None:
     options are copied by field name, with no hand-kept list to forget."""
     import dataclasses
 
-    from ser_core.cli import _CONVERTED_TRAIN_FIELDS, build_parser, train_config_from_args
+    from ser_core.cli import build_parser, train_config_from_args
+    from ser_core.cli.train import _CONVERTED_TRAIN_FIELDS
     from ser_core.training import TrainConfig
 
     argv = ["train", "--model", "mlp", "--corpus", "emodb", "--epochs", "7", "--lr", "0.01"]

@@ -32,6 +32,7 @@ from ser_core.features import (
     num_frames,
     pad_batch,
 )
+from ser_core.features.cache import file_digest
 from ser_core.features.encoder_states import clear_encoder_cache, encoder_spec
 from ser_core.models import (
     PretrainedSER,
@@ -444,13 +445,16 @@ def test_encoder_states_feature_is_cached(tmp_path: Path) -> None:
     assert first.dtype == second.dtype == np.float16
     np.testing.assert_array_equal(first, second)
     assert first.shape == (5, 384, 35)
-    # float32 storage and a subset of layers are different cache entries.
+    # float32 storage and a subset of layers are different cache entries; the subset is cut
+    # out of the all-layer entry of the same dtype instead of running the encoder again.
     wide = cache.get_or_compute(path, EncoderStatesConfig("whisper_tiny", dtype="float32"))
     assert wide.dtype == np.float32
     np.testing.assert_allclose(first.astype(np.float32), wide, atol=2e-2, rtol=2e-3)
     last = cache.get_or_compute(path, EncoderStatesConfig("whisper_tiny", layers="last"))
     np.testing.assert_array_equal(last[0], first[-1])
-    assert cache.misses == 3
+    assert (cache.misses, cache.derived) == (2, 1)
+    last_config = EncoderStatesConfig("whisper_tiny", layers="last")
+    assert cache.entry_path(file_digest(path), last_config).is_file()  # stored under its own key
 
 
 def test_encode_timing_3s() -> None:

@@ -437,7 +437,8 @@ class WhisperEncoderWrapper(WhisperFrontEnd, SpeechEncoder):
     inside a batch is handled exactly: mel frames past a clip's length are replaced by the clip's
     silence level (what Whisper's 30 s padding holds) and padded frames are masked out as attention
     keys, so a clip's valid frames come out the same as when it is encoded alone, whatever the
-    padding. Output frames: ``ceil(mel_frames / 2)``, 50 per second.
+    padding. Output frames: ``ceil(mel_frames / 2)``, 50 per second. :meth:`run_layers` recomputes
+    the top states from an intermediate one (training the top layers on cached states).
 
     Attributes:
         encoder: the wrapped ``WhisperEncoder`` (its ``state_dict`` is ``transformers``').
@@ -529,9 +530,65 @@ class WhisperEncoderWrapper(WhisperFrontEnd, SpeechEncoder):
         x = F.dropout(x, p=enc.dropout, training=self.training)
 
         key_mask = None if full else frame_mask(out_lengths, steps)
-        hidden = [x]
+        hidden, attentions = self._run_layers(x, 0, key_mask, output_attentions)
+        states = torch.stack([x, *hidden], dim=1)  # (batch, L + 1, T', d)
+        if key_mask is not None:
+            states = states * key_mask[:, None, :, None]
+        return EncoderOutput(states, out_lengths, attentions)
+
+    def run_layers(
+        self,
+        x: torch.Tensor,
+        start: int,
+        lengths: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """Recompute hidden states ``start + 1 .. L`` from hidden state ``start``.
+
+        What :meth:`forward` does after its embedding, from an intermediate state (cached
+        partial fine-tuning): layers ``start + 1 .. L`` with a key-padding mask from ``lengths``,
+        the final LayerNorm on the last state, padded frames zeroed.
+
+        Args:
+            x: hidden state ``start`` (0 = embedding output, ``start < L``), ``(batch, T, d)``,
+                as :meth:`forward` returns it (without the final LayerNorm).
+            start: index of the hidden state ``x`` holds.
+            lengths: valid frames per clip (default: all ``T``).
+            output_attentions: also return the attention probabilities of the layers run.
+
+        Returns:
+            ``(states, attentions)``: states ``(batch, L - start, T, d)`` and, when asked for,
+            one ``(batch, heads, T, T)`` tensor per layer run (``None`` otherwise).
+        """
+        if not 0 <= start < self.num_layers:
+            raise ValueError(f"start must lie in [0, {self.num_layers}), got {start}")
+        if x.ndim != 3 or x.shape[-1] != self.hidden_size:
+            raise ValueError(
+                f"expected hidden states (batch, frames, {self.hidden_size}), got {tuple(x.shape)}"
+            )
+        steps = x.shape[1]
+        # As in forward: no mask at all when nothing is padded (SDPA's fast path, same numbers).
+        key_mask = None
+        if lengths is not None and not bool((lengths >= steps).all()):
+            key_mask = frame_mask(lengths.to(x.device), steps)
+        hidden, attentions = self._run_layers(x, start, key_mask, output_attentions)
+        states = torch.stack(hidden, dim=1)
+        if key_mask is not None:
+            states = states * key_mask[:, None, :, None]
+        return states, attentions
+
+    def _run_layers(
+        self,
+        x: torch.Tensor,
+        start: int,
+        key_mask: torch.Tensor | None,
+        output_attentions: bool,
+    ) -> tuple[list[torch.Tensor], tuple[torch.Tensor, ...] | None]:
+        """Outputs of layers ``start + 1 .. L`` (the last after the final LayerNorm), unmasked."""
+        enc = self.encoder
+        hidden: list[torch.Tensor] = []
         attentions: list[torch.Tensor] = []
-        for layer in enc.layers:
+        for layer in list(enc.layers)[start:]:
             if self.training and enc.layerdrop > 0 and torch.rand(()) < enc.layerdrop:
                 hidden.append(x)
                 continue
@@ -540,11 +597,7 @@ class WhisperEncoderWrapper(WhisperFrontEnd, SpeechEncoder):
             if probs is not None:
                 attentions.append(probs)
         hidden[-1] = enc.layer_norm(hidden[-1])
-
-        states = torch.stack(hidden, dim=1)  # (batch, L + 1, T', d)
-        if key_mask is not None:
-            states = states * key_mask[:, None, :, None]
-        return EncoderOutput(states, out_lengths, tuple(attentions) if output_attentions else None)
+        return hidden, tuple(attentions) if output_attentions else None
 
     def _pad_with_silence(self, mel: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Put the clip's silence level in every frame past its length, plus two more frames.

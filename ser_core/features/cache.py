@@ -6,11 +6,16 @@ Layout::
         config.json                 # the config, to tell folders apart
         <digest[:2]>/<digest>.npy   # one array per audio file (np.save, no pickle)
 
-``digest`` is a BLAKE2b hash of the file's bytes. Paths and modification times are not part of
+``digest`` is a BLAKE2b hash of the file's bytes (with a ``-speed…`` / ``-channel…`` suffix for
+the training copies of :func:`training_copy`). Paths and modification times are not part of
 the key: a renamed or copied file hits, and an edited file misses even when its mtime and size
 did not change. Writers save to a temporary file in the same folder and ``os.replace`` it into
 place, so concurrent processes never see a half-written array (the last writer wins with
 identical content). An unreadable entry is treated as a miss and rewritten.
+
+A config may name another config whose array contains its own (``derived_from()``, e.g. a
+subset of encoder layers is a slice of the all-layer states): a miss is then answered from that
+config's entry of the same file (and copy) when there is one, and stored under its own key.
 
 Bump :data:`FEATURE_VERSION` whenever extraction (or decoding in ``ser_core.audio``) changes
 its numbers without a config change; old folders are then simply no longer read.
@@ -94,8 +99,10 @@ class FeatureCache:
             :func:`read_signal` (``ser_core.audio.read_audio``).
 
     Attributes:
-        hits: lookups answered from disk since creation (or :meth:`reset_stats`).
+        hits: lookups answered from disk since creation (or :meth:`reset_stats`), derived ones
+            included.
         misses: lookups that had to compute (and then stored) the feature.
+        derived: hits answered by cutting the entry of a containing config (``derived_from``).
 
     Example:
         >>> cache = FeatureCache()                                  # doctest: +SKIP
@@ -107,14 +114,18 @@ class FeatureCache:
         self.loader: Loader = loader if loader is not None else read_signal
         self.hits = 0
         self.misses = 0
+        self.derived = 0
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"FeatureCache(root={str(self.root)!r}, hits={self.hits}, misses={self.misses})"
 
+    def _folder_path(self, config: FeatureConfig) -> Path:
+        return self.root / f"{config.kind}-{config.cache_key()}-v{FEATURE_VERSION}"
+
     def folder(self, config: FeatureConfig) -> Path:
         """The folder holding every cached array for ``config`` (created on demand)."""
-        folder = self.root / f"{config.kind}-{config.cache_key()}-v{FEATURE_VERSION}"
+        folder = self._folder_path(config)
         meta = folder / "config.json"
         if not meta.exists():
             folder.mkdir(parents=True, exist_ok=True)
@@ -182,6 +193,13 @@ class FeatureCache:
             with self._lock:
                 self.hits += 1
             return cached
+        cached = self._derive(digest, config)
+        if cached is not None:
+            self.put(digest, config, cached)
+            with self._lock:
+                self.hits += 1
+                self.derived += 1
+            return cached
         signal = training_copy(
             self.loader(Path(path), config.rate), config.rate, content, speed, channel
         )
@@ -191,11 +209,29 @@ class FeatureCache:
             self.misses += 1
         return feature
 
+    def _derive(self, key: str, config: FeatureConfig) -> np.ndarray | None:
+        """``config``'s array cut from the cached entry ``key`` of the config it derives from,
+        or None (no such config or entry). Never creates the source's folder."""
+        hook = getattr(config, "derived_from", None)
+        found = hook() if callable(hook) else None
+        if found is None:
+            return None
+        source, cut = found
+        entry = self._folder_path(source) / key[:2] / f"{key}.npy"
+        array = self._load(entry)
+        if array is None:
+            return None
+        try:
+            return cut(array)
+        except (IndexError, ValueError):  # a foreign entry that does not hold ours: compute
+            return None
+
     def reset_stats(self) -> None:
-        """Set :attr:`hits` and :attr:`misses` back to zero."""
+        """Set :attr:`hits`, :attr:`misses` and :attr:`derived` back to zero."""
         with self._lock:
             self.hits = 0
             self.misses = 0
+            self.derived = 0
 
     def clear(self, config: FeatureConfig | None = None) -> None:
         """Delete the cached arrays of one config, or of every config when ``config`` is None."""

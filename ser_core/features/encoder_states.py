@@ -11,7 +11,9 @@ as on a log-mel. The array is float16 by default, which halves the cache: a 3 s 
 ``whisper_base`` (7 × 512 × 150) takes ~1.1 MB on disk instead of 2.2 MB (``whisper_tiny``: 5 ×
 384 × 150, ~0.6 MB; a 12-layer base-size wav2vec2: 13 × 768 × 150, ~3 MB). Emotion corpora of a
 few thousand clips therefore need a few GB of cache; ``layers=`` keeps fewer layers when that
-matters. float16 keeps ~3 significant digits, far below the variation the heads learn from.
+matters (a subset is cut from an existing all-layer cache entry of the same clip, dtype and
+encoder, without running the encoder: :meth:`EncoderStatesConfig.derived_from`). float16 keeps
+~3 significant digits, far below the variation the heads learn from.
 
 The encoder is loaded once per process (:func:`cached_encoder`) and reused by every extraction and
 by the models' ``explain_signal``. Nothing is downloaded unless an ``hf:`` encoder was loaded with
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
@@ -281,6 +284,22 @@ class EncoderStatesConfig(FeatureConfig):
                 )
             out.append(int(index) % num_hidden_states)
         return out
+
+    def derived_from(self) -> tuple[EncoderStatesConfig, Callable[[np.ndarray], np.ndarray]] | None:
+        """A config whose cached array holds this one's, and how to cut it out (or ``None``).
+
+        A subset of the layers is a slice of the ``layers="all"`` array of the same encoder and
+        dtype, so :class:`~ser_core.features.FeatureCache` serves it from an existing all-layer
+        entry instead of running the encoder again.
+        """
+        if self.layers == "all":
+            return None
+        source = EncoderStatesConfig(encoder=self.encoder, dtype=self.dtype, layers="all")
+
+        def cut(states: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(states[self.layer_indices(states.shape[0])])
+
+        return source, cut
 
     def time_axis(self) -> tuple[float, float]:
         """(seconds between frames, time of frame 0's centre), for ``frame_times``."""

@@ -18,7 +18,7 @@ over the valid frames — or attentive statistics pooling (Okabe et al. 2018), `
 "attentive_stats"``, which overfitted on EMO-DB's few speakers (see the config) — and a small
 MLP.
 
-Two modes, chosen by the config:
+Three modes, chosen by the config:
 
 * **frozen** (default, ``finetune_layers=0``): the model is the head alone. Its input is the
   encoder's hidden states, computed once per clip by the ``encoder_states`` feature
@@ -34,14 +34,27 @@ Two modes, chosen by the config:
   with the encoder's name, and rebuilds the rest from the packaged (or ``hf:``) weights.
   ``features="waveform"`` with ``finetune_layers=0`` gives the same end-to-end model with a frozen
   encoder inside.
+* **fine-tune from cache** (``finetune_layers=N > 0`` and ``finetune_from_cache=True``; Whisper
+  encoders only): the same training of the top ``N`` layers without running the encoder below
+  them. The input stays cached ``encoder_states``, reduced to hidden state ``k = L - N`` (the
+  output of layer ``k``, computed once per clip and per training copy), ``(B, 1, D, T)``; the
+  model holds copies of layers ``k+1..L`` and the final LayerNorm, recomputes states
+  ``k+1..L`` from state ``k`` (:meth:`~ser_core.encoders.WhisperEncoderWrapper.run_layers`,
+  padded frames masked) and the head mixes states ``k..L``. Same numbers as fine-tune mode up to
+  the cache's float16 rounding of state ``k``, a fraction of the cost; the checkpoint holds the
+  same tensors (head + top layers). ``layers`` may add lower cached states for the head to mix
+  (every one is then read from the cache); the feature cache cuts state ``k`` out of an existing
+  all-layer entry rather than running the encoder again.
 
 Explanations: every frame of the head's input gets a relevance (:meth:`PretrainedSER.
 frame_relevance`: the pooling weights with attentive pooling, else input × gradient of the
-target logit). ``explain(states)`` in frozen mode returns that relevance over the frames (the
-states carry no attention maps); ``explain(waveform)`` in fine-tune mode and
-:meth:`~PretrainedSER.explain_signal` in both modes carry it back to the input frames through
+target logit). ``explain(states)`` in the two cached modes returns that relevance over the frames
+(the states carry no attention maps); ``explain(waveform)`` in fine-tune mode and
+:meth:`~PretrainedSER.explain_signal` in every mode carry it back to the input frames through
 attention rollout over the encoder's self-attention (Abnar & Zuidema, ACL 2020), mixed over the
-layers with the head's layer weights: one map over the clip's frames (50 per second).
+layers with the head's layer weights: one map over the clip's frames (50 per second). With
+``finetune_from_cache`` the rollout takes the cached encoder's attention below layer ``k`` and
+the model's own fine-tuned layers' attention above.
 
 Speaker adaptation (``speaker_adapted=True``) only labels a head trained on states normalised per
 speaker by :class:`ser_core.adaptation.SpeakerNormalizer`; its numbers are reported apart.
@@ -112,12 +125,19 @@ class PretrainedSERConfig(ModelConfig):
 
     Attributes:
         features: ``"encoder_states"`` (frozen: cached hidden states in) or ``"waveform"``
-            (encoder inside the model). ``finetune_layers > 0`` implies ``"waveform"``.
+            (encoder inside the model). ``finetune_layers > 0`` implies ``"waveform"`` unless
+            ``finetune_from_cache``.
         encoder: ``"whisper_base"``, ``"whisper_tiny"`` or ``"hf:<hub-id-or-folder>"``.
         layers: hidden states the head mixes: ``"all"``, ``"last"`` or a tuple of indices
-            (as :class:`~ser_core.features.EncoderStatesConfig`).
+            (as :class:`~ser_core.features.EncoderStatesConfig`). With ``finetune_from_cache``
+            the cached states the model reads: ``"all"`` becomes ``(k,)`` with ``k = L -
+            finetune_layers`` when the model is built (the head then mixes states ``k..L``); a
+            tuple must hold ``k`` and no later state (the head mixes it and states ``k+1..L``).
         states_dtype: storage dtype of the cached states (``"float16"`` / ``"float32"``).
         finetune_layers: top encoder layers trained with the head (0 = frozen encoder).
+        finetune_from_cache: train the ``finetune_layers`` top layers on cached hidden states of
+            layer ``k = L - finetune_layers`` instead of waveforms (see the module docstring;
+            Whisper encoders only): no encoder pass per step below the trained layers.
         encoder_layers, encoder_dim: the encoder's layer count and width; filled in from the
             encoder's config when the model is built (and saved, so a frozen head loads without
             the encoder's files).
@@ -157,6 +177,7 @@ class PretrainedSERConfig(ModelConfig):
     layers: str | tuple[int, ...] = "all"
     states_dtype: str = "float16"
     finetune_layers: int = 0
+    finetune_from_cache: bool = False
     encoder_layers: int | None = None
     encoder_dim: int | None = None
     layer_pooling: str = "weighted_sum"
@@ -179,7 +200,20 @@ class PretrainedSERConfig(ModelConfig):
             self.layers = tuple(self.layers)
         if self.finetune_layers < 0:
             raise ValueError(f"finetune_layers must be >= 0, got {self.finetune_layers}")
-        if self.finetune_layers > 0:
+        if self.finetune_from_cache:
+            if self.finetune_layers == 0:
+                raise ValueError("finetune_from_cache needs finetune_layers > 0")
+            if self.features != "encoder_states":
+                raise ValueError(
+                    "finetune_from_cache reads cached encoder states: features must be "
+                    f"'encoder_states', got {self.features!r}"
+                )
+            if self.layers == "last":
+                raise ValueError(
+                    "finetune_from_cache recomputes the last states: layers must be 'all' or "
+                    "indices up to L - finetune_layers, not 'last'"
+                )
+        elif self.finetune_layers > 0:
             self.features = "waveform"  # fine-tuning needs the encoder inside the model
         check_choice("features", self.features, ("encoder_states", "waveform"))
         check_choice("states_dtype", self.states_dtype, STATE_DTYPES)
@@ -189,13 +223,46 @@ class PretrainedSERConfig(ModelConfig):
             raise ValueError(f"pretrained encoders take 16 kHz audio, got {self.sample_rate}")
         if self.proj_dim < 0 or not 0.0 <= self.dropout < 1.0:
             raise ValueError("proj_dim must be >= 0 and dropout in [0, 1)")
-        self.states_config()  # validates encoder and layers
+        # Validates encoder and layers (without looking the encoder up, unlike states_config).
+        EncoderStatesConfig(encoder=self.encoder, dtype=self.states_dtype, layers=self.layers)
 
     def states_config(self) -> EncoderStatesConfig:
-        """The feature config whose output this head takes in frozen mode."""
-        return EncoderStatesConfig(
-            encoder=self.encoder, dtype=self.states_dtype, layers=self.layers
-        )
+        """The feature config whose output the model takes in the two cached modes (frozen, and
+        fine-tune from cache: the states up to ``k``, see :meth:`cached_layers`)."""
+        layers = self.cached_layers() if self.finetune_from_cache else self.layers
+        return EncoderStatesConfig(encoder=self.encoder, dtype=self.states_dtype, layers=layers)
+
+    @property
+    def first_tuned_state(self) -> int:
+        """``k = L - finetune_layers``: the hidden state the fine-tuned layers start from."""
+        total = self.encoder_layers or encoder_spec(self.encoder, self.allow_download).num_layers
+        if self.finetune_layers > total:
+            raise ValueError(
+                f"finetune_layers={self.finetune_layers} exceeds the {total} layers of "
+                f"{self.encoder}"
+            )
+        return total - self.finetune_layers
+
+    def cached_layers(self) -> tuple[int, ...]:
+        """``finetune_from_cache``: the cached hidden states the model reads, ``(k,)`` for
+        ``layers="all"``, else the given indices (which must end at ``k``).
+
+        Raises:
+            ValueError: indices without ``k`` or with a state above it.
+        """
+        k = self.first_tuned_state
+        if self.layers == "all":
+            return (k,)
+        total = k + self.finetune_layers + 1
+        probe = EncoderStatesConfig(encoder=self.encoder, layers=self.layers)
+        indices = probe.layer_indices(total)
+        if k not in indices or max(indices) != k or len(set(indices)) != len(indices):
+            raise ValueError(
+                f"with finetune_from_cache and finetune_layers={self.finetune_layers}, layers "
+                f"must hold state {k} (the input of the fine-tuned layers), no later state and "
+                f"no repeats; got {self.layers!r}"
+            )
+        return tuple(indices)
 
 
 @dataclass
@@ -345,12 +412,21 @@ class PretrainedSER(SERModel):
         super().__init__(config, num_classes)
         self.spec: EncoderSpec | None = spec
         assert config.encoder_layers is not None and config.encoder_dim is not None
-        self.state_indices = config.states_config().layer_indices(config.encoder_layers + 1)
+        num_states = config.encoder_layers + 1
+        #: hidden states in the model's input (cached modes), in input order
+        self.input_indices = config.states_config().layer_indices(num_states)
+        #: hidden states the head mixes, in order (the input's, then any recomputed ones)
+        self.state_indices = list(self.input_indices)
+        self.from_cache = config.finetune_from_cache
+        if self.from_cache:
+            config.layers = tuple(self.input_indices)  # "all" → (k,): the saved config says so
+            k = config.first_tuned_state
+            self.state_indices += list(range(k + 1, num_states))
         self.head = EncoderHead(len(self.state_indices), config.encoder_dim, num_classes, config)
         self.encoder: SpeechEncoder | None = None
         self._trainable_modules: list[str] = []
-        if self.input_kind == "waveform":
-            from ser_core.encoders import load_encoder
+        if self.input_kind == "waveform" or self.from_cache:
+            from ser_core.encoders import WhisperEncoderWrapper, load_encoder
 
             encoder = load_encoder(config.encoder, allow_download=config.allow_download)
             if encoder.num_layers != config.encoder_layers or (
@@ -361,6 +437,16 @@ class PretrainedSER(SERModel):
                     f"{encoder.hidden_size}, the config says {config.encoder_layers} × "
                     f"{config.encoder_dim}"
                 )
+            if self.from_cache:
+                if not isinstance(encoder, WhisperEncoderWrapper):
+                    raise CheckpointError(
+                        f"finetune_from_cache supports Whisper encoders only, not "
+                        f"{config.encoder} ({type(encoder).__name__})"
+                    )
+                # The cached states replace every layer below k: only the top layers are kept
+                # (get_encoder() gives the whole per-process encoder for explanations).
+                for index in range(config.first_tuned_state):
+                    encoder.encoder.layers[index] = nn.Identity()
             self.encoder = encoder
             self._trainable_modules = _top_layers(encoder, config.finetune_layers)
             encoder.requires_grad_(False)
@@ -383,7 +469,8 @@ class PretrainedSER(SERModel):
         return np.arange(n_frames) / self.frames_per_second
 
     def feature_config(self) -> FeatureConfig:
-        """The feature whose output this model takes: encoder states (frozen) or the waveform."""
+        """The feature whose output this model takes: encoder states (frozen; with
+        ``finetune_from_cache`` only the states up to ``k``) or the waveform."""
         if self.input_kind == "waveform":
             return WaveformConfig(sample_rate=self.config.sample_rate)
         return self.config.states_config()
@@ -400,25 +487,37 @@ class PretrainedSER(SERModel):
 
     @property
     def min_input_length(self) -> int:
-        if self.encoder is not None:
+        if self.input_kind == "waveform" and self.encoder is not None:
             return int(self.encoder.min_samples)
         return 1
 
     def card(self) -> dict[str, Any]:
         card = super().card()
-        card["mode"] = (
-            f"fine-tune top {self.config.finetune_layers} layer(s)"
-            if self.config.finetune_layers
-            else ("frozen encoder inside" if self.encoder is not None else "frozen (cached states)")
-        )
+        n = self.config.finetune_layers
+        if self.from_cache:
+            card["mode"] = (
+                f"fine-tune top {n} layer(s) on cached states of layer {self.first_tuned_state}"
+            )
+        elif n:
+            card["mode"] = f"fine-tune top {n} layer(s)"
+        else:
+            card["mode"] = (
+                "frozen encoder inside" if self.encoder is not None else "frozen (cached states)"
+            )
         card["encoder"] = self.config.encoder
         if self.config.speaker_adapted:
             card["adaptation"] = "speaker-adapted"
         return card
 
+    @property
+    def first_tuned_state(self) -> int:
+        """``finetune_from_cache``: ``k``, the cached hidden state the model's layers start from."""
+        return self.config.first_tuned_state
+
     def get_encoder(self) -> SpeechEncoder:
-        """The encoder: the model's own (waveform input) or the per-process cached one."""
-        if self.encoder is not None:
+        """The encoder: the model's own (waveform input) or the per-process cached one (also
+        with ``finetune_from_cache``, whose own copy lacks the layers below ``k``)."""
+        if self.encoder is not None and self.input_kind == "waveform":
             return self.encoder
         return cached_encoder(self.config.encoder, allow_download=self.config.allow_download)
 
@@ -467,7 +566,7 @@ class PretrainedSER(SERModel):
             x = torch.as_tensor(np.asarray(x))
         reference = next(self.parameters())
         x = x.to(device=reference.device, dtype=reference.dtype)
-        expected = (len(self.state_indices), self.config.encoder_dim)
+        expected = (len(self.input_indices), self.config.encoder_dim)
         if x.ndim != 4 or tuple(x.shape[1:3]) != expected:
             hint = " (add a batch dimension: x.unsqueeze(0))" if x.ndim == 3 else ""
             raise ValueError(
@@ -539,9 +638,25 @@ class PretrainedSER(SERModel):
     def _states(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """Head input ``(B, L, D, T)`` and frame lengths from the model's input."""
         if self.input_kind == "states":
+            if self.from_cache:
+                return self._tuned_states(x, lengths)[0], lengths
             return x, lengths
         out = self.encoder_output(x, lengths)
         return self._head_input(out), out.lengths
+
+    def _tuned_states(
+        self, x: Tensor, lengths: Tensor | None, output_attentions: bool = False
+    ) -> tuple[Tensor, tuple[Tensor, ...] | None]:
+        """``finetune_from_cache``: the cached states ``x`` (B, S, D, T) followed by states
+        ``k+1..L`` recomputed from state ``k`` by the model's layers; and their attentions."""
+        from ser_core.encoders import WhisperEncoderWrapper
+
+        assert isinstance(self.encoder, WhisperEncoderWrapper)
+        start = x[:, self.input_indices.index(self.first_tuned_state)].transpose(1, 2)
+        top, attentions = self.encoder.run_layers(
+            start.contiguous(), self.first_tuned_state, lengths, output_attentions
+        )
+        return torch.cat([x, top.transpose(2, 3)], dim=1), attentions
 
     def _head_input(self, out: EncoderOutput) -> Tensor:
         """The mixed hidden states of an encoder run, time last: ``(B, L, D, T)``."""
@@ -556,8 +671,9 @@ class PretrainedSER(SERModel):
 
     @property
     def has_fixed_summary(self) -> bool:
-        """Frozen per-layer heads: the layer statistics are fixed, only what follows trains."""
-        return self.head.per_layer and self.input_kind == "states"
+        """Frozen per-layer heads: the layer statistics are fixed, only what follows trains
+        (not with ``finetune_from_cache``, whose top states change as the layers train)."""
+        return self.head.per_layer and self.input_kind == "states" and not self.from_cache
 
     def fixed_summary(self, x: Tensor, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
         if not self.has_fixed_summary:
@@ -604,6 +720,9 @@ class PretrainedSER(SERModel):
         """States in: :meth:`frame_relevance` over the frames (B, T). Waveforms in: the relevance
         carried back to the input frames by attention rollout, stretched over the samples."""
         if self.input_kind == "states":
+            if self.from_cache:
+                with torch.no_grad():
+                    x = self._tuned_states(x, lengths)[0]
             return self.frame_relevance(x, lengths, target)
         with torch.no_grad():
             out = self.encoder_output(x, lengths, output_attentions=True)
@@ -637,9 +756,11 @@ class PretrainedSER(SERModel):
     ) -> SignalExplanation:
         """Attention rollout × frame relevance over the encoder frames of one 16 kHz clip.
 
-        Works in both modes: a frozen head runs the per-process cached encoder on the clip (with
+        Works in every mode: a frozen head runs the per-process cached encoder on the clip (with
         attention maps) and reads the states as the ``encoder_states`` feature stores them (same
-        layers, same float16 rounding). Clips longer than 30 s are encoded in consecutive 30 s
+        layers, same float16 rounding); with ``finetune_from_cache`` the model's own layers then
+        recompute the states above ``k``, and their attention replaces the cached encoder's in
+        the rollout. Clips longer than 30 s are encoded in consecutive 30 s
         windows, as Whisper encodes them anyway; each window's rollout stays inside the window
         (for wav2vec2-style encoders, which see a long clip whole in the feature, this is an
         approximation that keeps the attention maps' memory bounded).
@@ -666,16 +787,24 @@ class PretrainedSER(SERModel):
             states_parts, rollouts = [], []
             with torch.no_grad():
                 for piece in pieces:
-                    if self.encoder is not None:
+                    attentions: Sequence[Tensor] | None
+                    if self.input_kind == "waveform":
                         out = self.encoder_output(
                             piece.view(1, -1).to(reference.device), None, True
                         )
                         states_parts.append(self._head_input(out))
+                        attentions = out.attentions
                     else:
                         out = encoder.encode_batch([piece], output_attentions=True)
                         array = select_states(self.config.states_config(), out.clip(0))
-                        states_parts.append(torch.from_numpy(array).to(reference).unsqueeze(0))
-                    rollouts.append(self._mixed_rollout(out.attentions)[0])
+                        cached = torch.from_numpy(array).to(reference).unsqueeze(0)
+                        attentions = out.attentions
+                        if self.from_cache:
+                            cached, own = self._tuned_states(cached, None, True)
+                            k = self.first_tuned_state
+                            attentions = (*(out.attentions or ())[:k], *(own or ()))
+                        states_parts.append(cached)
+                    rollouts.append(self._mixed_rollout(attentions)[0])
                 states = torch.cat(states_parts, dim=-1)
                 probabilities = torch.softmax(
                     self.forward_head(self.head.embed(states, None)[0]), -1
@@ -798,7 +927,11 @@ def _resolve_encoder(config: PretrainedSERConfig) -> EncoderSpec | None:
     try:
         spec: EncoderSpec | None = encoder_spec(config.encoder, config.allow_download)
     except CheckpointError:
-        frozen = config.features == "encoder_states" and config.encoder.startswith("hf:")
+        frozen = (
+            config.features == "encoder_states"
+            and not config.finetune_from_cache
+            and config.encoder.startswith("hf:")
+        )
         if frozen and config.encoder_layers and config.encoder_dim:
             return None
         raise
@@ -815,6 +948,11 @@ def _resolve_encoder(config: PretrainedSERConfig) -> EncoderSpec | None:
         raise ValueError(
             f"finetune_layers={config.finetune_layers} exceeds the {spec.num_layers} layers of "
             f"{config.encoder}"
+        )
+    if config.finetune_from_cache and spec.family != "whisper":
+        raise ValueError(
+            f"finetune_from_cache supports Whisper encoders only; {config.encoder} is a "
+            f"{spec.family} encoder (use finetune_layers without finetune_from_cache)"
         )
     return spec
 

@@ -185,7 +185,7 @@ def test_leave_one_corpus_out_scores_each_corpus_over_its_own_classes(
 
 
 def test_corpus_class_balance_gives_every_corpus_and_class_the_same_weight() -> None:
-    from ser_core.training import trainer
+    from ser_core.training import loop, store
 
     manifest = pd.DataFrame(
         {
@@ -193,16 +193,16 @@ def test_corpus_class_balance_gives_every_corpus_and_class_the_same_weight() -> 
             "emotion": ["sad"] * 60 + ["angry"] * 30 + ["sad"] * 5 + ["angry"] * 5,
         }
     )
-    data = trainer._Data(
+    data = store._Data(
         config=TrainConfig(corpora=["big"]), manifest=manifest, notes=[], cache=None
     )  # type: ignore[arg-type]
     rows = np.arange(100)
     y = (manifest["emotion"] == "angry").to_numpy().astype(int)
-    weights = trainer._corpus_class_weights(data, rows, y)
+    weights = loop._corpus_class_weights(data, rows, y)
     total = pd.Series(weights).groupby([manifest["corpus"], manifest["emotion"]]).sum()
     assert np.allclose(total.to_numpy(), total.iloc[0])  # four cells, equal weight
     assert np.mean(list(weights.values())) == pytest.approx(1.0)
-    assert trainer._corpus_mean_ua(
+    assert loop._corpus_mean_ua(
         np.array([0, 0, 1, 1]), np.array([0, 0, 0, 0]), np.array(["a", "a", "b", "b"]), ["x", "y"]
     ) == pytest.approx(0.5)  # corpus a: 1.0, corpus b: 0.0 (pooled UA would be 0.5 as well)
     with pytest.raises(TrainConfigError, match="select_on"):
@@ -275,7 +275,7 @@ def test_optimizer_defaults_come_from_the_model_unless_set() -> None:
 
     from ser_core.models import create_model
     from ser_core.training import TrainConfig
-    from ser_core.training.trainer import _make_optimizer, effective_optimizer
+    from ser_core.training.loop import _make_optimizer, effective_optimizer
 
     waveform_model = create_model("cnn1d_lstm", 3)
     mel_model = create_model("cnn", 3)

@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ser_core.checkpoint_config import read_checkpoint_config
 from ser_core.errors import CheckpointError
-from ser_core.models import read_checkpoint_config
 
 __all__ = [
     "CHECKPOINTS_ENV",
@@ -104,8 +104,8 @@ def weights_file(folder: Path) -> Path:
 def read_config(folder: Path) -> dict[str, Any]:
     """Read and check a checkpoint's ``config.json`` for prediction (labels required).
 
-    The format has one validator, :func:`ser_core.models.read_checkpoint_config`; this only
-    insists on the class names a predictor reports.
+    The format has one validator (:mod:`ser_core.checkpoint_config`); this only insists on the
+    class names a predictor reports.
 
     Raises:
         CheckpointError: a missing or malformed file, naming the problem.

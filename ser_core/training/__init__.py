@@ -17,14 +17,9 @@ from ser_core.training.config import (
     TrainConfig,
     TrainConfigError,
 )
-from ser_core.training.trainer import (
-    LOG_COLUMNS,
-    CrossValidationResult,
-    TrainResult,
-    predictions_frame,
-    train,
-    train_folds,
-)
+from ser_core.training.loop import LOG_COLUMNS
+from ser_core.training.trainer import CrossValidationResult, TrainResult, train, train_folds
+from ser_core.training.writer import predictions_frame
 
 __all__ = [
     "BALANCE_CHOICES",

@@ -13,12 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ser_core.app_support.preload import preload
-
-# First of all: the default model loads in a background thread while the page draws and the
-# user picks a clip (torch's import alone takes about 2 s here).
-preload()
-
-from views._shared import sidebar  # noqa: E402
+from views._shared import sidebar
 
 st.set_page_config(
     page_title="Speech emotion recognition", page_icon=":material/mic:", layout="wide"
@@ -34,4 +29,10 @@ PAGES = [
 
 page = st.navigation(PAGES)
 sidebar()
-page.run()
+try:
+    page.run()
+finally:
+    # The default model loads in a background thread once the first page is drawn, while the
+    # user picks a clip: torch's import (about 2 s here) holds the GIL most of that time, so
+    # started before the page it delayed the page by as much. (finally: pages end in st.stop.)
+    preload()

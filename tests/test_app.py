@@ -299,30 +299,55 @@ def exported_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-def test_detect_labels_with_the_exported_pipeline_then_explains(
+def test_detect_is_one_pass_on_one_runtime(
     exported_checkpoints: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An exported checkpoint gives Detect's label without torch; the views follow."""
+    """One Detect click on a Whisper head (issue 22): one ``analyse`` call, one encoder run (its
+    explanation's pass gives the label), nothing from the exported ONNX head or a separate
+    ``predict_signal`` / ``explain``; the label, the explanation and the mel still show."""
+    from ser_core.features.encoder_states import cached_encoder
+    from ser_core.inference import Predictor
     from ser_core.inference.exported import ExportedPredictor
 
     monkeypatch.setenv("SER_CHECKPOINTS", str(exported_checkpoints))
-    calls: list[float] = []
-    original = ExportedPredictor.predict_signal
+    preload.preload("default")  # the app's own background load, done before the spies
+    predictor = cache.load("default")  # (its load predicts once to warm up)
+    clip = synthetic_vowel(2.0)
+    own = predictor.predict_signal(clip, 16_000)
+    predictor.analyse(clip, 16_000)  # warm the attention graph too
 
-    def counted(self, signal, sample_rate, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(len(signal) / sample_rate)
-        return original(self, signal, sample_rate, *args, **kwargs)
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a second pass")
 
-    monkeypatch.setattr(ExportedPredictor, "predict_signal", counted)
+    monkeypatch.setattr(ExportedPredictor, "predict_signal", refuse)
+    monkeypatch.setattr(Predictor, "predict_signal", refuse)
+    monkeypatch.setattr(Predictor, "explain", refuse)
+    analysed: list[float] = []
+    original = Predictor.analyse
+
+    def counted(self, source, *args, **kwargs):  # type: ignore[no-untyped-def]
+        analysed.append(source.duration)
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "analyse", counted)
+    encoder = cached_encoder("whisper_tiny")
+    runs: list[int] = []
+    owner, name = (encoder.graphs, "run") if hasattr(encoder, "graphs") else (encoder, "forward")
+    run = getattr(owner, name)
+
+    def counted_run(*args, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(1)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted_run)
     at = _app()
-    at.file_uploader(key="detect.upload").upload(
-        "clip.wav", to_wav_bytes(synthetic_vowel(2.0)), "audio/wav"
-    )
+    at.file_uploader(key="detect.upload").upload("clip.wav", to_wav_bytes(clip), "audio/wav")
     at.run()
     at.button(key="detect.button").click().run()
     assert not at.exception, at.exception
     assert not _errors(at)
-    assert at.metric[0].value in ("calm", "loud")
-    assert len(calls) == 1 and calls[0] == pytest.approx(2.0, abs=0.01)
+    assert at.metric[0].value == own.label
+    assert len(analysed) == 1 and analysed[0] == pytest.approx(2.0, abs=0.01)
+    assert len(runs) == 1, "one encoder pass per click"
     assert any("whisper_tiny" in c.value for c in at.caption)
-    assert len(at.get("plotly_chart")) >= 4  # the explanation came from the torch predictor
+    assert len(at.get("plotly_chart")) >= 4  # probabilities, waveform, mel, explanation

@@ -2,7 +2,8 @@
 
 What is guarded here: the app layer (``app_support``, ``cli``) is never imported from below; no
 subpackage imports the package face (``ser_core/__init__``); ``ser_core`` never imports
-streamlit; the app's views never import torch (they call ``ser_core``'s API).
+streamlit; the app's views never import torch, nor features (they call ``ser_core``'s API:
+one ``Predictor.analyse`` gives a page its prediction, explanation and spectrogram).
 """
 
 from __future__ import annotations
@@ -59,6 +60,17 @@ def test_no_module_reaches_up_to_the_app_layer_or_the_package_face(path: Path) -
 def test_views_never_import_torch(path: Path) -> None:
     for line, module, _ in _imports(path):
         assert module.split(".")[0] != "torch", f"{path.name}:{line}: views call ser_core's API"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "views").glob("*.py")), ids=lambda p: p.name)
+def test_views_never_import_features(path: Path) -> None:
+    """Pages draw what the predictor returns; featurising (a display log-mel included) is the
+    predictor's job, done once per click (issue 22)."""
+    for line, module, names in _imports(path):
+        where = f"{path.name}:{line}"
+        assert not module.startswith("ser_core.features"), f"{where}: views import no features"
+        if module == "ser_core":
+            assert "features" not in names, f"{where}: views import no features"
 
 
 def _module_graph() -> dict[str, set[str]]:

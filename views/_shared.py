@@ -20,7 +20,6 @@ _LOG = logging.getLogger("ser_core.app")
 
 if TYPE_CHECKING:  # (torch is imported by the background load, not before the first page)
     from ser_core.inference import Predictor
-    from ser_core.inference.exported import ExportedPredictor
 
 
 # The checkpoint folder is part of every cache key: a name ("default") means another model
@@ -33,17 +32,6 @@ def _predictor(name: str, folder: str) -> Predictor:
 def get_predictor(name: str) -> Predictor:
     """The predictor of a checkpoint, loaded once per process."""
     return _predictor(name, str(checkpoints_dir()))
-
-
-@st.cache_resource(show_spinner=False)
-def _exported(name: str, folder: str) -> ExportedPredictor | None:
-    return cache.load_exported(name)
-
-
-def get_exported(name: str) -> ExportedPredictor | None:
-    """The checkpoint's torch-free exported pipeline (labels without waiting for torch), or
-    None when it has none."""
-    return _exported(name, str(checkpoints_dir()))
 
 
 @st.cache_resource(show_spinner="Measuring latency on this machine…")

@@ -10,7 +10,6 @@ import streamlit as st
 
 from ser_core.app_support import cache, plots, session
 from ser_core.errors import SERError
-from ser_core.features import LogMelConfig, extract, frame_times
 from views._shared import (
     clip_id,
     get_card,
@@ -58,6 +57,7 @@ if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
         "rows": [],
         "explanations": {},
         "probs": {},
+        "spectrogram": None,  # the display log-mel, from the first model's analysis
         "waiting": [],  # speaker-adapted models listed without a prediction: no enrolment yet
     }
     bar = st.progress(0.0, text="Running the models…")
@@ -86,11 +86,16 @@ if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
             predictor = get_predictor(name)
             if predictor.speaker_adapted and enrolment is not None:
                 predictor = predictor.adapted_to(enrolment)
-            prediction = predictor.predict_signal(clip.signal, clip.sample_rate)
-            explanation = predictor.explain(clip.signal, clip.sample_rate)
+            # One call per model: the explanation's pass gives the prediction too.
+            analysis = predictor.analyse(
+                clip, windows=False, spectrogram=outputs["spectrogram"] is None
+            )
         except SERError as error:
             show_error(error)
             continue
+        prediction, explanation = analysis.prediction, analysis.explanation
+        if analysis.spectrogram is not None:
+            outputs["spectrogram"] = analysis.spectrogram
         card = get_card(name)
         outputs["rows"].append(
             {
@@ -166,10 +171,9 @@ st.download_button(
 )
 
 st.subheader("Explanations")
-clip = result.outputs["clip"]
-mel_config = LogMelConfig()
-mel = extract(mel_config, clip.signal, clip.sample_rate)
-mel_times = frame_times(mel_config, mel.shape[1])
+spectrogram = result.outputs["spectrogram"]
+mel = None if spectrogram is None else spectrogram.values
+mel_times = None if spectrogram is None else spectrogram.times
 explanations = result.outputs["explanations"]
 columns = st.columns(2)
 for i, (name, explanation) in enumerate(explanations.items()):

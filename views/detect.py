@@ -10,13 +10,11 @@ import streamlit as st
 from ser_core.app_support import cache, plots, session
 from ser_core.app_support.samples import SYNTHETIC_PREFIX, Sample, long_synthetic_clip
 from ser_core.errors import SERError
-from ser_core.features import LogMelConfig, extract, frame_times
 from views._shared import (
     clip_id,
     corpora_root,
     decode_once,
     get_corpus_samples,
-    get_exported,
     get_predictor,
     get_synthetic_samples,
     get_training_data,
@@ -26,9 +24,9 @@ from views._shared import (
 )
 
 if TYPE_CHECKING:
-    from ser_core.audio import AudioClip
-    from ser_core.inference import Prediction, Predictor
+    from ser_core.inference import Predictor
 
+# Clips longer than this get an emotion timeline (the predictor's own windows).
 LONG_CLIP_SECONDS = 6.0
 # What a sample's standing means for a person judging the prediction.
 SAMPLE_STATUS = {
@@ -89,16 +87,6 @@ def current_predictor() -> Predictor:
 def session_enrolment() -> Any:
     """This session's enrolment for the chosen model, or None."""
     return st.session_state.get(session.ENROLMENTS, {}).get(model)
-
-
-def predict(clip: AudioClip) -> tuple[Prediction, str]:
-    """The clip's prediction and the architecture that made it: the exported pipeline when the
-    checkpoint has one (no torch needed, so a cold start labels sooner), else the predictor."""
-    exported = None if session_enrolment() is not None else get_exported(model)
-    if exported is not None and exported.supports(clip.duration):
-        return exported.predict_signal(clip.signal, clip.sample_rate), exported.model_name
-    predictor = current_predictor()
-    return predictor.predict_signal(clip.signal, clip.sample_rate), predictor.model_name
 
 
 mode = st.radio("Audio", MODES, key=session.DETECT_INPUT_MODE, horizontal=True)
@@ -185,18 +173,19 @@ if pressed and cache.needs_enrolment(model) and session_enrolment() is None:
 if pressed:
     clip = decoded
     try:
-        with st.spinner("Predicting…"):
-            prediction, model_name = predict(clip)
-        windows = None
-        if clip.duration > LONG_CLIP_SECONDS:
-            bar = st.progress(0.0, text="Emotion timeline over sliding windows…")
+        predictor = current_predictor()
+        timeline = clip.duration > LONG_CLIP_SECONDS
+        bar = st.progress(0.0, text="Emotion timeline over sliding windows…") if timeline else None
 
-            def progress(done: int, total: int) -> None:
+        def progress(done: int, total: int) -> None:
+            if bar is not None:
                 bar.progress(done / max(total, 1), text=f"Windows {done}/{total}")
 
-            windows = current_predictor().predict_windows(
-                clip.signal, clip.sample_rate, win_dur=3.0, hop_dur=1.0, progress=progress
-            )
+        # One call, one model pass: the label, its explanation, the timeline and the display
+        # spectrogram together, from one decode and one runtime.
+        with st.spinner("Predicting…"):
+            analysis = predictor.analyse(clip, windows=timeline, progress=progress)
+        if bar is not None:
             bar.empty()
     except SERError as error:
         show_error(error)
@@ -207,12 +196,11 @@ if pressed:
         session.ClipResult(
             key,
             {
-                "clip": clip,
-                "prediction": prediction,
-                "explanation": None,  # computed below, once the label is on screen
-                "windows": windows,
+                "analysis": analysis,
                 "model": model,
-                "model_name": model_name,
+                "model_name": predictor.model_name,
+                "window_seconds": (predictor.window_seconds, predictor.hop_seconds),
+                "labels": predictor.labels,
                 "adapted": session_enrolment() is not None,
             },
         ),
@@ -222,9 +210,10 @@ result = session.get_result(st.session_state, session.DETECT_RESULT, key)
 if result is None:
     st.stop()
 
-clip = result.outputs["clip"]
-prediction = result.outputs["prediction"]
-windows = result.outputs["windows"]
+analysis = result.outputs["analysis"]
+clip = analysis.clip
+prediction = analysis.prediction
+windows = analysis.windows
 
 left, right = st.columns([1, 2])
 with left:
@@ -254,20 +243,8 @@ with right:
         key=session.chart_key("detect", "probabilities"),
     )
 
-predictor = current_predictor()  # (on a cold start, this waits for torch: after the label)
-mel_config = LogMelConfig()
-mel = extract(mel_config, clip.signal, clip.sample_rate)
-mel_times = frame_times(mel_config, mel.shape[1])
-
-explanation = result.outputs["explanation"]
-if explanation is None:
-    try:
-        with st.spinner("Explaining…"):
-            explanation = predictor.explain(clip.signal, clip.sample_rate)
-    except SERError as error:
-        show_error(error)
-        st.stop()
-    result.outputs["explanation"] = explanation
+mel, mel_times = analysis.spectrogram.values, analysis.spectrogram.times
+explanation = analysis.explanation
 
 tab_wave, tab_mel, tab_explain = st.tabs(["Waveform", "Mel spectrogram", "Explanation"])
 with tab_wave:
@@ -297,9 +274,10 @@ with tab_explain:
 
 if windows is not None and len(windows):
     st.subheader("Emotion over time")
-    st.caption("3 s windows every second; probability of each emotion per window.")
+    window, hop = result.outputs["window_seconds"]
+    st.caption(f"{window:g} s windows every {hop:g} s; probability of each emotion per window.")
     st.plotly_chart(
-        plots.timeline_figure(windows, labels=predictor.labels),
+        plots.timeline_figure(windows, labels=result.outputs["labels"]),
         key=session.chart_key("detect", "timeline"),
     )
     st.download_button(

@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 # Only the light checkpoint helpers here: the app's first page renders before torch is imported.
-from ser_core.app_support.preload import preloaded
+from ser_core.app_support.preload import preload, preloaded
 from ser_core.inference import DEFAULT_CHECKPOINT, available_checkpoints, checkpoints_dir
 
 if TYPE_CHECKING:
     from ser_core.inference import Predictor
-    from ser_core.inference.exported import ExportedPredictor
 
 __all__ = [
     "ADAPTED_TAG",
@@ -31,7 +30,6 @@ __all__ = [
     "describe_test_set",
     "load",
     "load_all_predictions",
-    "load_exported",
     "measure_latency",
     "model_card",
     "needs_enrolment",
@@ -329,6 +327,10 @@ def load(name: str) -> Predictor:
     Raises:
         CheckpointError: the checkpoint cannot be loaded.
     """
+    if name == DEFAULT_CHECKPOINT:
+        # The app starts the default's load after its first page; a page that needs the model
+        # first (Live) starts it here instead, so the process still loads it once.
+        preload(name)
     predictor = preloaded(name)
     if predictor is not None:
         return predictor
@@ -357,19 +359,3 @@ def measure_latency(
         predictor.predict_signal(signal, 16000)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
-
-
-def load_exported(name: str) -> ExportedPredictor | None:
-    """The checkpoint's torch-free exported pipeline (from its preload, else loaded now), or
-    None when it has none: then only the torch predictor of :func:`load` serves."""
-    from ser_core.app_support.preload import preloaded_exported
-    from ser_core.errors import CheckpointError
-    from ser_core.inference.exported import ExportedPredictor
-
-    exported = preloaded_exported(name)
-    if exported is not None:
-        return exported
-    try:
-        return ExportedPredictor.from_checkpoint(name)
-    except CheckpointError:
-        return None

@@ -27,23 +27,35 @@ from ser_core.inference.checkpoint import (
 if TYPE_CHECKING:
     from ser_core.inference.predictor import (
         EXPLANATION_KINDS,
+        Analysis,
         Explanation,
         Prediction,
         Predictor,
+        Spectrogram,
         load_predictor,
     )
 
 _PREDICTOR_NAMES = frozenset(
-    {"EXPLANATION_KINDS", "Explanation", "Prediction", "Predictor", "load_predictor"}
+    {
+        "EXPLANATION_KINDS",
+        "Analysis",
+        "Explanation",
+        "Prediction",
+        "Predictor",
+        "Spectrogram",
+        "load_predictor",
+    }
 )
 
 __all__ = [
     "CHECKPOINTS_ENV",
     "DEFAULT_CHECKPOINT",
     "EXPLANATION_KINDS",
+    "Analysis",
     "Explanation",
     "Prediction",
     "Predictor",
+    "Spectrogram",
     "available_checkpoints",
     "checkpoints_dir",
     "load_predictor",

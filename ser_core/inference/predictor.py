@@ -9,6 +9,13 @@ long recording, and the explanation map of a prediction.
         neutral  happy  ...  label
 file
 a.wav      0.02   0.91  ...  happy
+>>> analysis = predictor.analyse("clip.wav")                     # doctest: +SKIP
+>>> analysis.prediction.label, analysis.explanation.method      # doctest: +SKIP
+('angry', 'attention')
+
+:meth:`Predictor.analyse` is what an app click needs in one call: the prediction, its
+explanation, the window table of a long clip and a display spectrogram, from one decode, one
+featurisation and one model pass (the explanation's forward pass gives the probabilities).
 
 Every input goes through :func:`ser_core.audio.read_audio` (decode, validate, downmix, resample to
 16 kHz), so bad input raises :class:`~ser_core.errors.AudioInputError` with a message a person
@@ -24,6 +31,7 @@ probabilities are averaged, weighted by the real (unpadded) audio each window co
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -35,9 +43,24 @@ import numpy as np
 import pandas as pd
 
 from ser_core.adaptation import SpeakerNormalizer
-from ser_core.audio import DEFAULT_LIMITS, AudioLimits, audio_info, read_audio
+from ser_core.audio import (
+    DEFAULT_LIMITS,
+    AudioClip,
+    AudioLimits,
+    audio_info,
+    read_audio,
+    resample,
+)
 from ser_core.errors import CheckpointError, SERError
-from ser_core.features import FeatureCache, FeatureConfig, config_from_dict, feature_names
+from ser_core.features import (
+    FeatureCache,
+    FeatureConfig,
+    LogMelConfig,
+    config_from_dict,
+    extract,
+    feature_names,
+    frame_times,
+)
 from ser_core.inference.checkpoint import (
     DEFAULT_CHECKPOINT,
     read_config,
@@ -47,7 +70,15 @@ from ser_core.inference.checkpoint import (
 from ser_core.inference.results import LONG_AUDIO_SECONDS, Prediction
 from ser_core.pipeline import InputPipeline, pipeline_for, predict_features
 
-__all__ = ["EXPLANATION_KINDS", "Explanation", "Prediction", "Predictor", "load_predictor"]
+__all__ = [
+    "EXPLANATION_KINDS",
+    "Analysis",
+    "Explanation",
+    "Prediction",
+    "Predictor",
+    "Spectrogram",
+    "load_predictor",
+]
 
 #: What the axes of an :class:`Explanation` map mean.
 EXPLANATION_KINDS = ("time", "time-frequency", "image", "feature")
@@ -87,6 +118,43 @@ class Explanation:
     duration: float
     feature_names: list[str] | None = None
     prediction: Prediction | None = field(default=None)
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrogram:
+    """A log-mel spectrogram of the clip for display (the app draws it and lays explanation
+    maps over it), whatever features the model itself takes.
+
+    Attributes:
+        values: ``(n_mels, frames)`` log-mel in dB.
+        times: ``(frames,)`` seconds of each frame.
+    """
+
+    values: np.ndarray
+    times: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Analysis:
+    """Everything one :meth:`Predictor.analyse` call gives for one clip.
+
+    Attributes:
+        clip: the decoded, validated clip at the model's sample rate.
+        prediction: the clip's prediction; its probabilities come from the same model pass
+            (and runtime) as the explanation.
+        explanation: the explanation of ``prediction.label`` (None when not asked for).
+        windows: one row per window (``start``, ``end``, a probability column per label,
+            ``label``; :meth:`Predictor.predict_windows`'s table) when asked for, and always
+            for clips longer than ``long_audio_seconds`` (their prediction is the windows'
+            weighted average); else None.
+        spectrogram: the display log-mel (None when not asked for).
+    """
+
+    clip: AudioClip
+    prediction: Prediction
+    explanation: Explanation | None = None
+    windows: pd.DataFrame | None = None
+    spectrogram: Spectrogram | None = None
 
 
 class Predictor:
@@ -452,10 +520,86 @@ class Predictor:
         clip = self._clip(np.asarray(signal), sample_rate, limits)
         return self._window_probabilities(clip.signal, win_dur, hop_dur, progress)
 
+    def analyse(
+        self,
+        source: Any,
+        sample_rate: int | None = None,
+        *,
+        explain: bool = True,
+        windows: bool | None = None,
+        spectrogram: bool = True,
+        target: str | int | None = None,
+        progress: ProgressCallback | None = None,
+        limits: AudioLimits = DEFAULT_LIMITS,
+    ) -> Analysis:
+        """Prediction, explanation, window table and display spectrogram of one clip, in one
+        pass: the audio is decoded and validated once, featurised once and run through the
+        model once (the explanation's forward pass gives the probabilities, so the label and
+        its explanation come from the same run, on the same runtime).
+
+        Args:
+            source: an :class:`~ser_core.audio.AudioClip` from :func:`read_audio` (taken as
+                validated: only resampled when its rate differs), a signal (with
+                ``sample_rate``), a path, bytes or a file object (an upload).
+            sample_rate: rate of an array ``source``.
+            explain: compute the explanation of the predicted label (or of ``target``).
+            windows: ``True``: also the window table (windows of ``window_seconds`` every
+                ``hop_seconds``); ``None`` (default): only for clips longer than
+                ``long_audio_seconds``, whose prediction is that table's weighted average;
+                ``False``: no table returned.
+            spectrogram: compute the display log-mel.
+            target: the class to explain (label or index); default: the predicted one.
+            progress: called as ``progress(done, total)`` after each batch of windows.
+            limits: the validation limits of a source that is not yet an ``AudioClip``.
+
+        Raises:
+            AudioInputError: unusable audio; ValueError: an unknown target label.
+        """
+        started = time.perf_counter()
+        clip = self._analysis_clip(source, sample_rate, limits)
+        signal, duration = clip.signal, clip.duration
+        index = self._target_index(target)
+        long = duration > self.long_audio_seconds
+        table = None
+        if long or windows:
+            # One windowing, one window length: the timeline and a long clip's label share it.
+            table = self._window_probabilities(signal, progress=progress)
+        result: Explanation | None = None
+        if long:
+            assert table is not None
+            weights = (table["end"] - table["start"]).to_numpy()
+            proba = np.average(table[self.labels].to_numpy(), axis=0, weights=weights)
+            if explain:  # the map needs the whole clip: one more pass, explaining that label
+                chosen = int(np.argmax(proba)) if index is None else index
+                result = self._explain_clip(signal, duration, chosen, classify=False)[1]
+        elif explain:
+            given, result = self._explain_clip(signal, duration, index)
+            assert given is not None
+            proba = given
+        else:
+            proba = self.predict_features([self.pipeline.featurize(signal)])[0]
+        prediction = Prediction(
+            label=self.labels[int(np.argmax(proba))],
+            probabilities=self._row(proba),
+            latency=time.perf_counter() - started,
+            duration=duration,
+            windows=len(table) if long and table is not None else 1,
+            source=clip.source,
+        )
+        if result is not None:
+            result = dataclasses.replace(result, prediction=prediction)
+        return Analysis(
+            clip=clip,
+            prediction=prediction,
+            explanation=result,
+            windows=table if (windows or (windows is None and long)) else None,
+            spectrogram=self._spectrogram(signal) if spectrogram else None,
+        )
+
     def explain(
         self, signal: np.ndarray, sample_rate: int, target: str | int | None = None
     ) -> Explanation:
-        """The model's explanation map for one signal.
+        """The model's explanation map for one signal (:meth:`analyse` without the rest).
 
         Args:
             signal: the audio (any rate; validated and resampled).
@@ -463,45 +607,83 @@ class Predictor:
             target: the class to explain (label or index); default: the predicted class.
 
         Returns:
-            An :class:`Explanation` whose ``times`` place the map's last axis on the audio.
-            Models with an ``explain_signal(signal, target)`` method (pretrained-encoder heads)
-            are explained through it: a ``"time"`` map over the encoder's frames.
+            An :class:`Explanation` whose ``times`` place the map's last axis on the audio,
+            carrying the prediction of the same model pass. Models with an
+            ``explain_signal(signal, target)`` method (pretrained-encoder heads) are explained
+            through it: a ``"time"`` map over the encoder's frames.
 
         Raises:
             AudioInputError: unusable audio; ValueError: an unknown target label.
         """
-        clip = self._clip(np.asarray(signal), sample_rate, DEFAULT_LIMITS)
-        prediction = self._predict_clip_signal(clip.signal, clip.source)
+        analysis = self.analyse(
+            np.asarray(signal), sample_rate, windows=False, spectrogram=False, target=target
+        )
+        assert analysis.explanation is not None
+        return analysis.explanation
+
+    # ------------------------------------------------------------------ analysis helpers
+    def _analysis_clip(self, source: Any, sample_rate: int | None, limits: AudioLimits) -> Any:
+        """The clip at the model's rate, decoded and validated once."""
+        rate = self.pipeline.sample_rate
+        if isinstance(source, AudioClip):  # read_audio validated it: resample at most
+            if source.sample_rate == rate:
+                return source
+            signal = resample(source.signal, source.sample_rate, rate).astype(np.float32)
+            return dataclasses.replace(source, signal=signal, sample_rate=rate)
+        if isinstance(source, np.ndarray):
+            return self._clip(source, sample_rate, limits)
+        if sample_rate is not None:
+            raise TypeError("sample_rate is only for numpy arrays (files carry their own rate)")
+        clip = self._clip(source, None, limits)
+        return dataclasses.replace(clip, source=os.fspath(source)) if _is_path(source) else clip
+
+    def _target_index(self, target: str | int | None) -> int | None:
         if target is None:
-            index = self.labels.index(prediction.label)
-        elif isinstance(target, str):
+            return None
+        if isinstance(target, str):
             if target not in self.labels:
                 raise ValueError(f"unknown label {target!r}; the model has {self.labels}")
-            index = self.labels.index(target)
-        else:
-            index = int(target)
-        duration = clip.duration
+            return self.labels.index(target)
+        return int(target)
+
+    def _explain_clip(
+        self, signal: np.ndarray, duration: float, index: int | None, classify: bool = True
+    ) -> tuple[np.ndarray | None, Explanation]:
+        """Probabilities (C,) and the explanation of one clip from one model pass.
+
+        ``index`` None explains the predicted class. A model with ``explain_signal`` (a frozen
+        pretrained-encoder head) runs its encoder once, with attention maps, and returns the
+        probabilities of that run; other models are featurised once, classified, then
+        explained on the same input (their ``explain`` has no probabilities to give back;
+        ``classify=False``, for a long clip labelled by its windows, skips that: None).
+        """
+        method = str(self.model.explanation_for(self.model.config))
         # A speaker-adapted model is explained on the normalised features it classified.
         by_signal = None if self.speaker_adapted else getattr(self.model, "explain_signal", None)
         if callable(by_signal):
-            # Models that explain from the audio itself (attention rollout through a pretrained
-            # encoder) return a map over their own frames with its times.
-            result = by_signal(clip.signal, target=index)
-            return Explanation(
+            result = by_signal(signal, target=index)
+            proba = np.asarray(result.probabilities, dtype=np.float64)
+            chosen = int(np.argmax(proba)) if index is None else index
+            return proba, Explanation(
                 map=np.asarray(result.frame_map, dtype=np.float32),
                 kind="time",
                 times=np.asarray(result.times, dtype=np.float64),
-                label=self.labels[index],
-                method=str(self.model.explanation_for(self.model.config)),
+                label=self.labels[chosen],
+                method=method,
                 duration=duration,
-                prediction=prediction,
             )
-        feature = self._adapt([self.pipeline.featurize(clip.signal)])[0]
+        feature = self._adapt([self.pipeline.featurize(signal)])[0]
+        proba = None
+        if classify or index is None:
+            proba = predict_features(
+                self.model, self.pipeline, [feature], batch_size=1, device=self.device
+            )[0]
+        chosen = int(np.argmax(proba)) if index is None else index
         if self._torch:
             x, lengths = self.pipeline.collate([feature], self.device)
-            maps = self.model.explain(x, lengths, target=index)
+            maps = self.model.explain(x, lengths, target=chosen)
         else:
-            maps = self.model.explain(feature[None].astype(np.float64), None, target=index)
+            maps = self.model.explain(feature[None].astype(np.float64), None, target=chosen)
         values = np.asarray(maps, dtype=np.float32)[0]
         kind = self._explanation_kind(values)
         times = None if kind == "feature" else self.pipeline.times(values.shape[-1], duration)
@@ -511,16 +693,21 @@ class Predictor:
                 names = feature_names(self.feature_config)
             except ValueError:
                 names = None
-        return Explanation(
+        return None if proba is None else np.asarray(proba, dtype=np.float64), Explanation(
             map=values,
             kind=kind,
             times=times,
-            label=self.labels[index],
-            method=str(self.model.explanation_for(self.model.config)),
+            label=self.labels[chosen],
+            method=method,
             duration=duration,
             feature_names=names,
-            prediction=prediction,
         )
+
+    def _spectrogram(self, signal: np.ndarray) -> Spectrogram:
+        """The display log-mel (default :class:`LogMelConfig`), so pages import no features."""
+        config = LogMelConfig()
+        values = extract(config, signal, self.pipeline.sample_rate)
+        return Spectrogram(values=values, times=np.asarray(frame_times(config, values.shape[1])))
 
     def _explanation_kind(self, values: np.ndarray) -> str:
         spec = self.pipeline.spec

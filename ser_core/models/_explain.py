@@ -1,4 +1,5 @@
-"""Explanation maps: Grad-CAM, input × gradient, and mapping frame-level maps back to the input.
+"""Explanation maps: Grad-CAM, input × gradient, attention rollout, and mapping frame-level maps
+back to the input (every explanation method of the zoo lives here).
 
 Every map is non-negative, normalised to a maximum of 1 per item, zero beyond each item's valid
 length, and laid out on the input's own axes (time last), so ``ser_core.explain`` and the app can
@@ -8,6 +9,8 @@ draw it over the waveform or the spectrogram without knowing the model.
   gradient-based localization", ICCV 2017.
 * Input × gradient: Shrikumar et al., "Not just a black box: learning important features through
   propagating activation differences", 2016.
+* Attention rollout: Abnar & Zuidema, "Quantifying attention flow in transformers", ACL 2020
+  (the ViT and the pretrained encoders' attention maps).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
+    "attention_rollout",
     "grad_cam",
     "input_x_gradient",
     "normalise_maps",
@@ -131,3 +135,34 @@ def input_x_gradient(
         score = logits.gather(1, classes[:, None]).sum()
         (grads,) = torch.autograd.grad(score, x)
     return (x * grads).abs().detach()
+
+
+def attention_rollout(attentions: Sequence[Tensor], residual: float = 0.5) -> list[Tensor]:
+    """Cumulative attention rollout (Abnar & Zuidema 2020) after every layer.
+
+    Each layer's attention is averaged over heads, mixed with the identity for the residual
+    connection (``residual · I + (1 - residual) · A``), renormalised by row and multiplied onto
+    the rollout of the layers below.
+
+    Args:
+        attentions: one ``(B, heads, T, T)`` tensor of attention probabilities per layer.
+        residual: weight of the identity (0.5 in the paper).
+
+    Returns:
+        ``L + 1`` tensors ``(B, T, T)``, aligned with the encoder's hidden states: entry 0 is the
+        identity (embedding output), entry ``l`` says how much each frame after layer ``l``
+        draws on each input frame.
+    """
+    if not attentions:
+        raise ValueError("no attention maps to roll out")
+    first = attentions[0]
+    batch, _, steps, _ = first.shape
+    eye = torch.eye(steps, device=first.device, dtype=torch.float32).expand(batch, steps, steps)
+    rollout = eye
+    out = [eye]
+    for attention in attentions:
+        mixed = residual * eye + (1.0 - residual) * attention.float().mean(dim=1)
+        mixed = mixed / mixed.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+        rollout = mixed @ rollout
+        out.append(rollout)
+    return out

@@ -85,7 +85,7 @@ from ser_core.features.encoder_states import (
 
 from ._base import WEIGHTS_NAME, SERModel
 from ._config import ModelConfig, check_choice, read_checkpoint_config, write_checkpoint_config
-from ._explain import input_x_gradient, resample_time
+from ._explain import attention_rollout, input_x_gradient, resample_time
 from ._layers import ClassifierMLP, lengths_to_mask, valid_lengths
 from ._pooling import (
     AttentiveStatisticsPooling,
@@ -288,37 +288,6 @@ class SignalExplanation:
     probabilities: np.ndarray
     labels: list[str] | None
     layer_weights: np.ndarray
-
-
-def attention_rollout(attentions: Sequence[Tensor], residual: float = 0.5) -> list[Tensor]:
-    """Cumulative attention rollout (Abnar & Zuidema 2020) after every layer.
-
-    Each layer's attention is averaged over heads, mixed with the identity for the residual
-    connection (``residual · I + (1 - residual) · A``), renormalised by row and multiplied onto
-    the rollout of the layers below.
-
-    Args:
-        attentions: one ``(B, heads, T, T)`` tensor of attention probabilities per layer.
-        residual: weight of the identity (0.5 in the paper).
-
-    Returns:
-        ``L + 1`` tensors ``(B, T, T)``, aligned with the encoder's hidden states: entry 0 is the
-        identity (embedding output), entry ``l`` says how much each frame after layer ``l``
-        draws on each input frame.
-    """
-    if not attentions:
-        raise ValueError("no attention maps to roll out")
-    first = attentions[0]
-    batch, _, steps, _ = first.shape
-    eye = torch.eye(steps, device=first.device, dtype=torch.float32).expand(batch, steps, steps)
-    rollout = eye
-    out = [eye]
-    for attention in attentions:
-        mixed = residual * eye + (1.0 - residual) * attention.float().mean(dim=1)
-        mixed = mixed / mixed.sum(dim=-1, keepdim=True).clamp_min(1e-12)
-        rollout = mixed @ rollout
-        out.append(rollout)
-    return out
 
 
 class EncoderHead(nn.Module):

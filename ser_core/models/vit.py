@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
-from ._explain import resample_time_freq
+from ._explain import attention_rollout, resample_time_freq
 from ._layers import (
     ClassifierMLP,
     MultiHeadSelfAttention,
@@ -188,12 +188,7 @@ class MelViT(SERModel):
         with torch.inference_mode():
             _, attentions, token_lengths = self._encode(x, lengths, keep_attention=True)
         n = attentions[0].shape[-1]
-        eye = torch.eye(n, device=x.device)
-        rollout = eye.expand(x.shape[0], n, n)
-        for weights in attentions:
-            a = weights.mean(dim=1) + eye
-            a = a / a.sum(dim=-1, keepdim=True)
-            rollout = a @ rollout
+        rollout = attention_rollout(attentions)[-1]  # (I + A) / 2, renormalised, layer by layer
         fp = self.freq_patches
         tp = (n - 1) // fp
         grid = rollout[:, 0, 1:].reshape(-1, fp, tp)  # CLS → patches, (B, Fp, Tp)

@@ -328,3 +328,28 @@ def test_a_leave_one_corpus_out_run_gets_a_generalisation_table(repo: Path) -> N
     assert section.startswith("## Generalisation to unseen corpora")
     assert "| `default-loco` | alpha | de | 4 | 25.0 |" in section and f"**{mean:.1f}**" in section
     assert generalisation_section(repo / "benchmarks" / "results" / "missing") == []
+
+
+def test_the_probe_study_is_rendered_from_its_csv(repo: Path) -> None:
+    """The representation study's table: one row per representation, a cell per held-out
+    corpus, the mean over corpora and the lowest one, all from the committed CSV."""
+    from ser_core.evaluation.benchmark import PROBE_STUDY_FILE
+
+    study = pd.DataFrame(
+        {
+            "representation": ["base", "base", "base+egemaps", "base+egemaps"],
+            "corpus": ["alpha", "beta", "alpha", "beta"],
+            "ua": [60.0, 41.0, 62.0, 45.0],
+        }
+    )
+    study.to_csv(repo / "benchmarks" / "results" / PROBE_STUDY_FILE, index=False)
+    write_report(
+        repo / "checkpoints",
+        repo / "benchmarks" / "results",
+        repo / "docs" / "benchmark.md",
+        None,
+        n_boot=100,
+    )
+    page = (repo / "docs" / "benchmark.md").read_text()
+    assert "| `base` | 60.0 | 41.0 | **50.5** | 41.0 |" in page
+    assert "| `base+egemaps` | 62.0 | 45.0 | **53.5** | 45.0 |" in page

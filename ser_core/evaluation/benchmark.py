@@ -71,6 +71,9 @@ README_GENERALISATION = ("default-loco",)
 #: The default model's candidates, compared on validation UA by
 #: ``benchmarks/train_shipped.py --candidates`` (a text table: ``candidate val_ua``).
 CANDIDATES_FILE = "default-candidates.txt"
+#: Leave-one-corpus-out linear-probe study of clip representations
+#: (``benchmarks/loco_fusion.py``: ``representation, corpus, n, classes, chance, ua, wa``).
+PROBE_STUDY_FILE = "loco-fusion.csv"
 
 _CORPUS_TITLES = {
     "emodb": "EMO-DB",
@@ -435,6 +438,28 @@ def _candidates_table(results: str | Path | None) -> str | None:
     )
 
 
+def _probe_study_table(results: str | Path | None) -> str | None:
+    """One row per representation: the probe's UA on each held-out corpus, mean and lowest."""
+    path = Path(results) / PROBE_STUDY_FILE if results is not None else None
+    if path is None or not path.exists():
+        return None
+    try:
+        study = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise SERError(f"cannot read {path}: {exc}") from exc
+    needed = {"representation", "corpus", "ua"}
+    if not needed <= set(study.columns):
+        raise SERError(f"{path}: expected the columns {', '.join(sorted(needed))}")
+    corpora = sorted(study["corpus"].unique())
+    body = []
+    for name, run in study.groupby("representation", sort=False):
+        ua = run.set_index("corpus")["ua"]
+        cells = [f"{ua[c]:.1f}" if c in ua else "" for c in corpora]
+        body.append([f"`{name}`", *cells, f"**{ua.mean():.1f}**", f"{ua.min():.1f}"])
+    header = ["representation", *[_CORPUS_TITLES.get(c, c) for c in corpora], "mean", "lowest"]
+    return markdown_table(header, body)
+
+
 def _metric_cell(row: pd.Series, metric: str) -> str:
     return f"{row[metric]:.1f} [{row[f'{metric}_low']:.1f}, {row[f'{metric}_high']:.1f}]"
 
@@ -618,6 +643,22 @@ def render_benchmark(
             "## Generalisation to unseen corpora (leave one corpus out)",
             "",
             render_generalisation_table(rows),
+            "",
+        ]
+    probes = _probe_study_table(results)
+    if probes is not None:
+        lines += [
+            "### Which representation generalises: a linear-probe study",
+            "",
+            "Leave one corpus out over the seven corpora with the same linear probe for every "
+            "representation (standardised, logistic regression, C fixed at 0.1: nothing tuned on "
+            "a held-out corpus); UA (%) over each held-out corpus's own classes. `base` / `tiny`: "
+            "every hidden state of whisper_base / whisper_tiny, mean and standard deviation over "
+            "time; `egemaps`: the 88 eGeMAPSv02 functionals (openSMILE); `+`: concatenated. "
+            f"From `benchmarks/results/{PROBE_STUDY_FILE}` (`python benchmarks/loco_fusion.py "
+            f"--data-root ../shared/corpora --out benchmarks/results/{PROBE_STUDY_FILE}`).",
+            "",
+            probes,
             "",
         ]
     validation = validation_rows(results)

@@ -19,6 +19,7 @@ from ser_core.app_support import plots, samples, session
 from ser_core.audio import read_audio
 from ser_core.evaluation import confusion
 from ser_core.inference import live
+from ser_core.inference.results import segment_index
 
 SR = 16000
 
@@ -120,6 +121,13 @@ def test_probability_and_timeline_figures() -> None:
         }
     )
     timeline = plots.timeline_figure(windows)
+    assert [tr.name for tr in timeline.data] == ["neutral", "sad"]
+    assert list(timeline.data[0].x) == [1.0, 2.0]
+    # A prediction table (Predictor.predict_windows): start and end are index levels.
+    indexed = windows.drop(columns=["start", "end"]).set_axis(
+        segment_index("", windows["start"], windows["end"]), axis=0
+    )
+    timeline = plots.timeline_figure(indexed)
     assert [tr.name for tr in timeline.data] == ["neutral", "sad"]
     assert list(timeline.data[0].x) == [1.0, 2.0]
 

@@ -16,10 +16,14 @@ from ser_core.errors import SERError
 from ser_core.inference import load_predictor
 from ser_core.inference.batch import (
     BASE_COLUMNS,
+    EXTRA_COLUMNS,
     batch_inputs,
+    decode_for,
     parts_dir,
+    read_scores,
     score_batch,
     score_batch_ray,
+    score_clips,
 )
 
 MODEL = "svm-emodb"  # shipped, quick to load
@@ -89,6 +93,76 @@ def test_rows_windows_and_errors(folder: Path, predictor, tmp_path: Path) -> Non
     np.testing.assert_allclose(
         row[predictor.labels].astype(float), list(one.probabilities.values()), atol=1e-5
     )
+
+
+def test_scored_rows_share_the_prediction_table_shape(
+    folder: Path, predictor, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    files = batch_inputs(folder)
+    scored = score_clips(predictor, [(f, decode_for(predictor, f)) for f in files])
+    assert isinstance(scored.index, pd.MultiIndex)
+    assert list(scored.index.names) == ["file", "start", "end"]
+    assert [str(t) for t in scored.index.dtypes] == ["string", "float64", "float64"]
+    assert list(scored.columns) == [*predictor.labels, "label", *EXTRA_COLUMNS]
+    # Windows of the long file, as predict_windows gives them.
+    long = scored.xs(str(folder / "long.flac"), level="file")
+    windows = predictor.predict_windows(*sf.read(folder / "long.flac", dtype="float32"))
+    np.testing.assert_allclose(
+        long.index.get_level_values("start"), windows.index.get_level_values("start")
+    )
+    np.testing.assert_allclose(
+        long.index.get_level_values("end"), windows.index.get_level_values("end")
+    )
+    assert long["window"].tolist() == list(range(len(windows)))
+    np.testing.assert_allclose(long[predictor.labels], windows[predictor.labels], atol=1e-6)
+    # A short file: one row from 0 to its duration, as predict_files gives it.
+    clip = str(folder / "clip0.wav")
+    one = predictor.predict_files([clip])
+    row = scored.loc[[clip]]
+    np.testing.assert_allclose(
+        row.index.get_level_values("end"), one.index.get_level_values("end"), atol=1e-3
+    )
+    assert row.index.get_level_values("start").tolist() == [0.0]
+    np.testing.assert_allclose(row[predictor.labels], one[predictor.labels], atol=1e-5)
+    # An unusable file: NaN start and end, its error as columns.
+    broken = scored.xs(str(folder / "broken.wav"), level="file", drop_level=False)
+    assert len(broken) == 1 and broken.index.get_level_values("start").isna().all()
+    assert broken["reason"].iloc[0] == "not_audio"
+    # The parquet keeps flat columns; read_scores gives the table back.
+    out = tmp_path / "scores.parquet"
+    score_batch(predictor, files, out, workers=0)
+    back = read_scores(out)
+    assert list(back.index.names) == ["file", "start", "end"]
+    assert [str(t) for t in back.index.dtypes] == ["string", "float64", "float64"]
+    assert list(back.columns) == list(scored.columns)
+    same = scored.reset_index().set_index(["file", "window"])
+    again = back.reset_index().set_index(["file", "window"]).loc[same.index]
+    pd.testing.assert_frame_equal(again, same, check_exact=False, atol=1e-6)
+
+
+def test_resumes_an_older_flat_parquet(folder: Path, predictor, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Tables written before the (file, start, end) index (flat columns) resume unchanged."""
+    files = batch_inputs(folder)
+    first = score_clips(predictor, [(f, decode_for(predictor, f)) for f in files[:4]])
+    flat = first.reset_index()[[*BASE_COLUMNS, *predictor.labels]]
+    out = tmp_path / "scores.parquet"
+    flat.iloc[: len(flat) // 2].to_parquet(out, index=False)  # an earlier run's merged table
+    parts_dir(out).mkdir()
+    flat.iloc[len(flat) // 2 :].to_parquet(parts_dir(out) / "part-0-old.parquet", index=False)
+    summary = score_batch(predictor, files, out, workers=0)
+    assert (summary.skipped, summary.scored) == (4, 7)
+    table = pd.read_parquet(out)
+    assert list(table.columns) == [*BASE_COLUMNS, *predictor.labels]
+    assert table["file"].drop_duplicates().tolist() == files
+    assert not table.duplicated(["file", "window"]).any()
+    scores = read_scores(out)
+    assert list(scores.index.names) == ["file", "start", "end"] and len(scores) == len(table)
+    # A part written with the index (a table saved as is) is read too.
+    indexed = tmp_path / "indexed.parquet"
+    parts_dir(indexed).mkdir()
+    first.to_parquet(parts_dir(indexed) / "part-1-indexed.parquet")
+    assert score_batch(predictor, files, indexed, workers=0).skipped == 4
+    assert read_scores(indexed).index.equals(scores.index)
 
 
 def test_resumes_after_a_stop(

@@ -17,6 +17,7 @@ from ser_core import load_predictor
 from ser_core.errors import AudioInputError, CheckpointError
 from ser_core.evaluation.runner import evaluate, write_evaluation
 from ser_core.inference import Explanation, Prediction, Predictor
+from ser_core.inference.results import SEGMENT_LEVELS, segment_file, segment_index
 from ser_core.training import TrainConfig, TrainResult, train
 from ser_core.training.synthetic import synthetic_manifest, write_synthetic_corpus
 
@@ -60,6 +61,31 @@ def tone(seconds: float, freq: float = 880.0) -> np.ndarray:
     return (0.4 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
+def assert_segment_table(frame: pd.DataFrame, labels: list[str]) -> bool:
+    """The shape every prediction table shares (ser_core.inference.results)."""
+    assert isinstance(frame.index, pd.MultiIndex)
+    assert list(frame.index.names) == list(SEGMENT_LEVELS) == ["file", "start", "end"]
+    assert [str(t) for t in frame.index.dtypes] == ["string", "float64", "float64"]
+    assert list(frame.columns) == [*labels, "label"]
+    assert all(frame[label].dtype == np.float64 for label in labels)
+    return True
+
+
+def test_segment_index_helpers() -> None:
+    index = segment_index(["a.wav", "b.wav"], [0, 0.5], np.array([1.5, 2.0]))
+    assert list(index.names) == ["file", "start", "end"]
+    assert index.tolist() == [("a.wav", 0.0, 1.5), ("b.wav", 0.5, 2.0)]
+    assert segment_index("x", [0.0, 1.0], [2.0, 3.0]).get_level_values("file").tolist() == [
+        "x",
+        "x",
+    ]
+    assert len(segment_index([], [], [])) == 0
+    with pytest.raises(ValueError, match="2 files, 1 starts"):
+        segment_index(["a", "b"], [0.0], [1.0])
+    assert segment_file("<array>") == "" and segment_file("<bytes>") == ""
+    assert segment_file("clip.wav") == "clip.wav"
+
+
 def test_save_then_load_gives_identical_logits(
     trained: TrainResult, predictor: Predictor, corpus: pd.DataFrame
 ) -> None:
@@ -91,12 +117,20 @@ def test_predict_signal_file_and_files(predictor: Predictor, corpus: pd.DataFram
     assert predictor.predict_signal(signal[::2].copy(), rate // 2).label in predictor.labels
 
     frame = predictor.predict_files(paths)
-    assert frame.index.name == "file" and frame.index.tolist() == paths
-    assert list(frame.columns) == [*predictor.labels, "label"]
+    assert_segment_table(frame, predictor.labels)
+    # One row per file, over the whole file.
+    assert frame.index.get_level_values("file").tolist() == paths
+    assert (frame.index.get_level_values("start") == 0.0).all()
+    durations = [sf.info(p).frames / sf.info(p).samplerate for p in paths]
+    assert frame.index.get_level_values("end").to_numpy() == pytest.approx(durations)
     assert np.allclose(frame[predictor.labels].sum(axis=1), 1.0)
     cached = predictor.predict_files(paths, cache=True)
+    assert cached.index.equals(frame.index)
     assert np.allclose(cached[predictor.labels], frame[predictor.labels], atol=1e-5)
-    assert frame.loc[paths[0], "label"] == prediction.label
+    assert frame.loc[paths[0], "label"].item() == prediction.label
+    assert frame.xs(paths[0], level="file")["label"].item() == prediction.label
+    empty = predictor.predict_files([])
+    assert_segment_table(empty, predictor.labels) and empty.empty
 
 
 def test_long_audio_goes_through_windows(predictor: Predictor) -> None:
@@ -105,10 +139,17 @@ def test_long_audio_goes_through_windows(predictor: Predictor) -> None:
     frame = predictor.predict_windows(
         long, SR, 2.0, 1.0, progress=lambda done, total: calls.append((done, total))
     )
-    assert list(frame.columns) == ["start", "end", *predictor.labels, "label"]
-    assert len(frame) == 8 and frame["start"].iloc[1] == 1.0
-    assert frame["end"].iloc[-1] == pytest.approx(8.5)
+    assert_segment_table(frame, predictor.labels)
+    assert len(frame) == 8 and (frame.index.get_level_values("file") == "").all()
+    starts = frame.index.get_level_values("start").to_numpy()
+    ends = frame.index.get_level_values("end").to_numpy()
+    assert starts.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]
+    assert ends[:-1].tolist() == [2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    assert ends[-1] == pytest.approx(8.5)  # the last window ends with the audio
     assert calls[-1] == (8, 8)
+    named = predictor.predict_windows(long, SR, 2.0, 1.0, file="call.wav")
+    assert (named.index.get_level_values("file") == "call.wav").all()
+    assert np.allclose(named[predictor.labels], frame[predictor.labels])
     short_threshold = Predictor(
         predictor.model, predictor.feature_config, long_audio_seconds=5.0, window_seconds=2.0
     )

@@ -172,7 +172,14 @@ def test_a_long_clip_is_windowed_once_with_one_window_length(
     assert cut() == 1  # the timeline and the long clip's label share one windowing
     table = analysis.windows
     assert table is not None and analysis.prediction.windows == len(table)
-    assert (table["end"] - table["start"]).max() == pytest.approx(short_limit.window_seconds)
+    assert list(table.index.names) == ["file", "start", "end"]
+    assert list(table.columns) == [*cnn.labels, "label"]
+    assert (table.index.get_level_values("file") == "").all()  # an array has no name
+    starts = table.index.get_level_values("start").to_numpy()
+    ends = table.index.get_level_values("end").to_numpy()
+    assert starts[0] == 0.0 and ends[-1] == pytest.approx(9.0)
+    assert (ends - starts).max() == pytest.approx(short_limit.window_seconds)
+    assert table.index.equals(short_limit.predict_windows(signal, SR).index)
     expected = short_limit.predict_signal(signal, SR)
     assert analysis.prediction.label == expected.label
     for label in cnn.labels:

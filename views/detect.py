@@ -282,7 +282,7 @@ if windows is not None and len(windows):
     )
     st.download_button(
         "Download the timeline (CSV)",
-        windows.to_csv(index=False).encode(),
+        windows.droplevel("file").to_csv().encode(),  # start, end, probabilities, label
         file_name="emotion_timeline.csv",
         mime="text/csv",
         key=session.DETECT_TIMELINE_CSV,

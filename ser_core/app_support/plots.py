@@ -358,13 +358,16 @@ def timeline_figure(
     """Probability per label over time, one line per label.
 
     Args:
-        windows: one row per window with ``start`` and ``end`` (seconds) and one column per
-            label (the frame :meth:`Predictor.predict_windows` returns), or a ``time_column``.
+        windows: one row per window with ``start`` and ``end`` (seconds, index levels as in
+            the frame :meth:`Predictor.predict_windows` returns, or columns) and one column
+            per label, or a ``time_column`` (the live timeline).
         labels: which columns are labels (default: every numeric column except the time ones).
         title: figure title.
         height: figure height in pixels.
         time_column: plot against this column instead of the window centres.
     """
+    if {"start", "end"} <= set(windows.index.names):  # a prediction table's index
+        windows = windows.reset_index()
     time_like = {"start", "end", "time", "speech", "speech_fraction"}
     if labels is None:
         labels = [

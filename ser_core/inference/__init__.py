@@ -4,8 +4,10 @@
 >>> predictor = load_predictor("default")            # doctest: +SKIP
 >>> predictor.predict_file("clip.wav").probabilities # doctest: +SKIP
 
-See :mod:`ser_core.inference.predictor` for the :class:`Predictor` API and
-:mod:`ser_core.inference.checkpoint` for where named checkpoints are looked up.
+Prediction tables share one shape, indexed by :func:`segment_index` (``file``, ``start``,
+``end``; :mod:`ser_core.inference.results`). See :mod:`ser_core.inference.predictor` for the
+:class:`Predictor` API and :mod:`ser_core.inference.checkpoint` for where named checkpoints are
+looked up.
 
 The checkpoint helpers are light; the predictor names import torch on first use (module-level
 ``__getattr__``), so listing checkpoints (the app's first page) does not wait for torch.
@@ -23,6 +25,7 @@ from ser_core.inference.checkpoint import (
     read_config,
     resolve_checkpoint,
 )
+from ser_core.inference.results import SEGMENT_LEVELS, segment_index
 
 if TYPE_CHECKING:
     from ser_core.inference.predictor import (
@@ -51,6 +54,7 @@ __all__ = [
     "CHECKPOINTS_ENV",
     "DEFAULT_CHECKPOINT",
     "EXPLANATION_KINDS",
+    "SEGMENT_LEVELS",
     "Analysis",
     "Explanation",
     "Prediction",
@@ -61,6 +65,7 @@ __all__ = [
     "load_predictor",
     "read_config",
     "resolve_checkpoint",
+    "segment_index",
 ]
 
 

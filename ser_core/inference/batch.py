@@ -6,10 +6,14 @@
 >>> score_batch(load_predictor("default"), files, "scores.parquet")  # doctest: +SKIP
 
 Output: one row per file, or one row per window for files longer than the predictor's
-``long_audio_seconds`` (columns :data:`BASE_COLUMNS`, then one probability column per label).
-A file that cannot be used gets one row with ``error`` (the message) and ``reason`` (the
-:class:`~ser_core.errors.AudioInputError` code) and no probabilities, so one bad file never stops
-a run of thousands.
+``long_audio_seconds``. A file that cannot be used gets one row with ``error`` (the message) and
+``reason`` (the :class:`~ser_core.errors.AudioInputError` code), NaN ``start`` / ``end`` and no
+probabilities, so one bad file never stops a run of thousands.
+
+In memory (:func:`score_clips`, :func:`read_scores`) the rows have the shape of every prediction
+table (:mod:`ser_core.inference.results`): indexed by ``(file, start, end)``, one probability
+column per label, ``label``, then :data:`EXTRA_COLUMNS`. On disk the parquet keeps flat columns,
+:data:`BASE_COLUMNS` then the labels, as earlier versions wrote it, so their runs resume.
 
 Resuming: scored rows are written every ``chunk_files`` files to ``<out>.parts/``; a run that
 is stopped (Ctrl-C, a crash, a lost node) is picked up by running the same command again: files
@@ -36,12 +40,15 @@ import pandas as pd
 from ser_core.audio import AudioClip, AudioLimits, read_audio
 from ser_core.data.manifest import AUDIO_EXTENSIONS
 from ser_core.errors import AudioInputError, SERError
+from ser_core.inference.results import SEGMENT_LEVELS, segment_index
 
 if TYPE_CHECKING:
     from ser_core.inference.predictor import Predictor
 
-#: Columns before the per-label probabilities, in order.
+#: Columns of the parquet on disk before the per-label probabilities, in order.
 BASE_COLUMNS = ("file", "window", "start", "end", "duration", "label", "model", "error", "reason")
+#: Columns of the scored table after the probabilities and ``label``, in order.
+EXTRA_COLUMNS = ("window", "duration", "model", "error", "reason")
 #: Longest file scored (windowed): longer ones get an error row.
 MAX_BATCH_SECONDS = 4 * 3600.0
 ENGINES = ("local", "ray")
@@ -133,28 +140,28 @@ def _error_row(path: str, error: AudioInputError, model: str) -> dict[str, Any]:
 def score_clips(
     predictor: Predictor, decoded: Sequence[tuple[str, AudioClip | AudioInputError]]
 ) -> pd.DataFrame:
-    """Rows of :data:`BASE_COLUMNS` + labels for decoded files (the unit both engines run):
-    short clips are featurised and predicted as one batch, long ones window by window."""
+    """Scored rows of decoded files (the unit both engines run): short clips are featurised
+    and predicted as one batch, long ones window by window.
+
+    Returns:
+        Indexed by ``(file, start, end)``: one probability column per label, ``label``, then
+        :data:`EXTRA_COLUMNS` (see the module doc).
+    """
     rows: list[dict[str, Any]] = []
     short: list[tuple[str, AudioClip]] = []
     for path, clip in decoded:
         if isinstance(clip, AudioInputError):
             rows.append(_error_row(path, clip, predictor.name))
         elif clip.duration > predictor.long_audio_seconds:
-            windows = predictor.predict_windows(clip.signal, clip.sample_rate)
-            for i, window in enumerate(windows.itertuples(index=False)):
-                row = window._asdict()
-                rows.append(
-                    {
-                        "file": path,
-                        "window": i,
-                        "duration": clip.duration,
-                        "model": predictor.name,
-                        "error": None,
-                        "reason": None,
-                        **row,
-                    }
-                )
+            windows = predictor.predict_windows(clip.signal, clip.sample_rate, file=path)
+            windows = windows.reset_index().assign(
+                window=range(len(windows)),
+                duration=clip.duration,
+                model=predictor.name,
+                error=None,
+                reason=None,
+            )
+            rows += windows.to_dict("records")
         else:
             short.append((path, clip))
     if short:
@@ -175,11 +182,35 @@ def score_clips(
                     **dict(zip(predictor.labels, map(float, p), strict=True)),
                 }
             )
-    return _typed(pd.DataFrame(rows), predictor.labels)
+    return _indexed(pd.DataFrame(rows), predictor.labels)
+
+
+def _indexed(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """Flat rows (on-disk layout) as the scored table: ``(file, start, end)`` index, labels,
+    ``label``, :data:`EXTRA_COLUMNS`."""
+    flat = _typed(frame, labels)
+    index = segment_index(flat["file"], flat["start"], flat["end"])
+    return flat[[*labels, "label", *EXTRA_COLUMNS]].set_axis(index, axis=0)
+
+
+def _flat(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table indexed by ``(file, start, end)`` back to flat columns (others: unchanged)."""
+    if list(frame.index.names) == list(SEGMENT_LEVELS):
+        return frame.reset_index()
+    return frame
+
+
+def read_scores(out: str | os.PathLike[str]) -> pd.DataFrame:
+    """The table a batch run wrote (by this version or an earlier one), in the shape of
+    :func:`score_clips`: indexed by ``(file, start, end)``."""
+    table = _flat(pd.read_parquet(out))
+    labels = [c for c in table.columns if c not in BASE_COLUMNS]
+    return _indexed(table, labels)
 
 
 def _typed(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
-    """Fixed columns and dtypes, so parts written by different runs concatenate cleanly."""
+    """Flat on-disk columns and fixed dtypes, so parts written by different runs concatenate."""
+    frame = _flat(frame)
     columns = [*BASE_COLUMNS, *labels]
     frame = frame.reindex(columns=columns)
     for column in ("start", "end", "duration", *labels):
@@ -200,10 +231,10 @@ def parts_dir(out: str | os.PathLike[str]) -> Path:
 def _read_scored(out: Path) -> pd.DataFrame | None:
     tables = []
     if out.is_file():
-        tables.append(pd.read_parquet(out))
+        tables.append(_flat(pd.read_parquet(out)))
     parts = parts_dir(out)
     if parts.is_dir():
-        tables += [pd.read_parquet(p) for p in sorted(parts.glob("*.parquet"))]
+        tables += [_flat(pd.read_parquet(p)) for p in sorted(parts.glob("*.parquet"))]
     if not tables:
         return None
     return pd.concat(tables, ignore_index=True)
@@ -225,13 +256,15 @@ def _check_same_model(scored: pd.DataFrame, predictor: Predictor, out: Path) -> 
 
 
 def _write_part(frame: pd.DataFrame, out: Path, labels: Sequence[str]) -> int:
-    """Store scored rows as one part of ``out``; returns how many of their files were unusable."""
+    """Store scored rows (indexed or flat) as one flat part of ``out``; returns how many of
+    their files were unusable."""
+    frame = _typed(frame, labels)
     parts = parts_dir(out)
     parts.mkdir(parents=True, exist_ok=True)
     # Write then rename: a part is either complete or absent, even if the run is killed.
     name = f"part-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
     tmp = parts / f".{name}.tmp"
-    _typed(frame, labels).to_parquet(tmp, index=False)
+    frame.to_parquet(tmp, index=False)
     os.replace(tmp, parts / name)
     return int(frame.drop_duplicates("file")["error"].notna().sum())
 
@@ -368,7 +401,7 @@ def score_batch(
                     bar.update(len(batch))
                 batch = []
             if part_done:
-                errors += _write_part(pd.concat(frames, ignore_index=True), out, predictor.labels)
+                errors += _write_part(pd.concat(frames), out, predictor.labels)
                 frames = []
     finally:
         if bar is not None:
@@ -390,7 +423,7 @@ class _RayScorer:
     def __call__(self, batch: dict[str, Any]) -> pd.DataFrame:
         files = [str(f) for f in batch["file"]]
         decoded = [(f, decode_for(self.predictor, f)) for f in files]
-        return score_clips(self.predictor, decoded)
+        return _flat(score_clips(self.predictor, decoded))  # Ray batches carry no index
 
 
 def score_batch_ray(

@@ -6,9 +6,9 @@ long recording, and the explanation map of a prediction.
 >>> predictor.predict_file("clip.wav").label                     # doctest: +SKIP
 'angry'
 >>> predictor.predict_files(["a.wav", "b.wav"])                  # doctest: +SKIP
-        neutral  happy  ...  label
-file
-a.wav      0.02   0.91  ...  happy
+                    neutral  happy  ...  label
+file  start end
+a.wav 0.0   2.35       0.02   0.91  ...  happy
 >>> analysis = predictor.analyse("clip.wav")                     # doctest: +SKIP
 >>> analysis.prediction.label, analysis.explanation.method      # doctest: +SKIP
 ('angry', 'attention')
@@ -26,6 +26,10 @@ the same code that built the training inputs. Models run in eval mode under
 Long audio: a signal longer than ``long_audio_seconds`` (20 s by default) is cut into windows of
 ``window_seconds`` (the training crop length, else 4 s) with half-window hops, and the window
 probabilities are averaged, weighted by the real (unpadded) audio each window covers.
+
+Tables (:meth:`Predictor.predict_files`, :meth:`Predictor.predict_windows`,
+:attr:`Analysis.windows`) share one shape: indexed by ``(file, start, end)`` (seconds), one
+probability column per label, then ``label``; see :mod:`ser_core.inference.results`.
 """
 
 from __future__ import annotations
@@ -67,7 +71,13 @@ from ser_core.inference.checkpoint import (
     resolve_checkpoint,
     weights_file,
 )
-from ser_core.inference.results import LONG_AUDIO_SECONDS, Prediction
+from ser_core.inference.results import (
+    LONG_AUDIO_SECONDS,
+    Prediction,
+    segment_bounds,
+    segment_file,
+    segment_index,
+)
 from ser_core.pipeline import InputPipeline, pipeline_for, predict_features
 
 __all__ = [
@@ -143,8 +153,9 @@ class Analysis:
         prediction: the clip's prediction; its probabilities come from the same model pass
             (and runtime) as the explanation.
         explanation: the explanation of ``prediction.label`` (None when not asked for).
-        windows: one row per window (``start``, ``end``, a probability column per label,
-            ``label``; :meth:`Predictor.predict_windows`'s table) when asked for, and always
+        windows: one row per window (:meth:`Predictor.predict_windows`'s table: indexed by
+            ``(file, start, end)``, ``file`` being the clip's path or upload name, ``""`` for
+            an array; a probability column per label, ``label``) when asked for, and always
             for clips longer than ``long_audio_seconds`` (their prediction is the windows'
             weighted average); else None.
         spectrogram: the display log-mel (None when not asked for).
@@ -359,6 +370,11 @@ class Predictor:
             device=self.device,
         )
 
+    def _window_average(self, frame: pd.DataFrame) -> np.ndarray:
+        """Window probabilities averaged, weighted by the audio each window covers."""
+        starts, ends = segment_bounds(frame)
+        return np.average(frame[self.labels].to_numpy(), axis=0, weights=ends - starts)
+
     def _row(self, proba: np.ndarray) -> dict[str, float]:
         return {label: float(p) for label, p in zip(self.labels, proba, strict=True)}
 
@@ -376,8 +392,7 @@ class Predictor:
         duration = len(signal) / self.pipeline.sample_rate
         if duration > self.long_audio_seconds:
             frame = self._window_probabilities(signal)
-            weights = (frame["end"] - frame["start"]).to_numpy()
-            proba = np.average(frame[self.labels].to_numpy(), axis=0, weights=weights)
+            proba = self._window_average(frame)
             windows = len(frame)
         else:
             proba = self.predict_features([self.pipeline.featurize(signal)])[0]
@@ -427,8 +442,9 @@ class Predictor:
                 Files longer than ``long_audio_seconds`` are always predicted window by window.
 
         Returns:
-            DataFrame indexed by ``file`` (the paths as given) with one probability column per
-            label (model order) and ``label``.
+            One row per file, indexed by ``(file, start, end)``: the path as given, 0 and the
+            file's duration in seconds (a long file, averaged over its windows, is still one
+            row); one probability column per label (model order), then ``label``.
 
         Raises:
             AudioInputError: a file is missing, unreadable or unusable (naming it).
@@ -437,6 +453,7 @@ class Predictor:
         store = cache if isinstance(cache, FeatureCache) else (FeatureCache() if cache else None)
         names = [os.fspath(p) for p in paths]
         proba = np.zeros((len(names), len(self.labels)))
+        durations = np.zeros(len(names))
         items: Any = range(0, len(names), self.batch_size)
         bar = None
         if progress:
@@ -448,7 +465,8 @@ class Predictor:
             feats: list[np.ndarray] = []
             whole: list[int] = []
             for i in chunk:
-                if audio_info(names[i]).duration > self.long_audio_seconds:
+                durations[i] = audio_info(names[i]).duration
+                if durations[i] > self.long_audio_seconds:
                     pred = self.predict_file(names[i])
                     proba[i] = list(pred.probabilities.values())
                     continue
@@ -464,8 +482,12 @@ class Predictor:
                 bar.update(len(chunk))
         if bar is not None:
             bar.close()
-        frame = pd.DataFrame(proba, columns=self.labels, index=pd.Index(names, name="file"))
-        frame["label"] = [self.labels[i] for i in proba.argmax(axis=1)] if len(names) else []
+        return self._table(proba, segment_index(names, np.zeros(len(names)), durations))
+
+    def _table(self, proba: np.ndarray, index: pd.MultiIndex) -> pd.DataFrame:
+        """Probabilities ``(rows, labels)`` as a prediction table: columns labels, ``label``."""
+        frame = pd.DataFrame(proba, columns=self.labels, index=index)
+        frame["label"] = [self.labels[i] for i in proba.argmax(axis=1)] if len(frame) else []
         return frame
 
     def _window_probabilities(
@@ -474,6 +496,7 @@ class Predictor:
         win_dur: float | None = None,
         hop_dur: float | None = None,
         progress: ProgressCallback | None = None,
+        file: str = "",
     ) -> pd.DataFrame:
         windows = self.pipeline.windows(
             signal, win_dur or self.window_seconds, hop_dur or self.hop_seconds
@@ -485,11 +508,8 @@ class Predictor:
             proba[start : start + len(chunk)] = self.predict_features(feats)
             if progress is not None:
                 progress(start + len(chunk), len(windows))
-        frame = pd.DataFrame(proba, columns=self.labels)
-        frame.insert(0, "start", [w.start for w in windows])
-        frame.insert(1, "end", [w.end for w in windows])
-        frame["label"] = [self.labels[i] for i in proba.argmax(axis=1)]
-        return frame
+        index = segment_index(file, [w.start for w in windows], [w.end for w in windows])
+        return self._table(proba, index)
 
     def predict_windows(
         self,
@@ -498,6 +518,8 @@ class Predictor:
         win_dur: float | None = None,
         hop_dur: float | None = None,
         progress: ProgressCallback | None = None,
+        *,
+        file: str = "",
     ) -> pd.DataFrame:
         """Predict consecutive windows of a long recording.
 
@@ -508,17 +530,18 @@ class Predictor:
             win_dur, hop_dur: window length and hop in seconds (default: ``window_seconds``
                 and ``hop_seconds``).
             progress: called as ``progress(done, total)`` after each batch of windows.
+            file: the ``file`` index level of every row (the recording's name; ``""`` default).
 
         Returns:
-            One row per window: ``start``, ``end`` (seconds; the last window's end is the end of
-            the audio), one probability column per label, ``label``.
+            One row per window, indexed by ``(file, start, end)`` (seconds; the last window's
+            end is the end of the audio); one probability column per label, then ``label``.
 
         Raises:
             AudioInputError: unusable audio; ValueError: a window or hop shorter than a sample.
         """
         limits = AudioLimits(max_duration=MAX_WINDOWED_SECONDS)
         clip = self._clip(np.asarray(signal), sample_rate, limits)
-        return self._window_probabilities(clip.signal, win_dur, hop_dur, progress)
+        return self._window_probabilities(clip.signal, win_dur, hop_dur, progress, file)
 
     def analyse(
         self,
@@ -563,12 +586,13 @@ class Predictor:
         table = None
         if long or windows:
             # One windowing, one window length: the timeline and a long clip's label share it.
-            table = self._window_probabilities(signal, progress=progress)
+            table = self._window_probabilities(
+                signal, progress=progress, file=segment_file(clip.source)
+            )
         result: Explanation | None = None
         if long:
             assert table is not None
-            weights = (table["end"] - table["start"]).to_numpy()
-            proba = np.average(table[self.labels].to_numpy(), axis=0, weights=weights)
+            proba = self._window_average(table)
             if explain:  # the map needs the whole clip: one more pass, explaining that label
                 chosen = int(np.argmax(proba)) if index is None else index
                 result = self._explain_clip(signal, duration, chosen, classify=False)[1]

@@ -82,10 +82,7 @@ def representation(name: str, paths: list[str]) -> np.ndarray:
     if target.exists():
         return np.load(target)
     started = time.perf_counter()
-    if name == "egemaps":
-        x = _egemaps(paths)
-    else:
-        x = _pooled_states(paths, f"whisper_{name}")
+    x = _egemaps(paths) if name == "egemaps" else _pooled_states(paths, f"whisper_{name}")
     np.save(target, x)
     print(f"{name}: {x.shape} in {time.perf_counter() - started:.0f} s", flush=True)
     return x

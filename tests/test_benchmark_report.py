@@ -29,7 +29,7 @@ from ser_core.evaluation.benchmark import (
     validation_rows,
     write_report,
 )
-from ser_core.evaluation.predictions import save_predictions
+from ser_core.scoring.predictions import save_predictions
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 ROOT = Path(__file__).resolve().parents[1]

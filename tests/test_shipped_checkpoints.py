@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from ser_core.evaluation.benchmark import benchmark_rows, find_sources, write_report
-from ser_core.evaluation.predictions import load_predictions
 from ser_core.inference import load_predictor
+from ser_core.scoring.predictions import load_predictions
 
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINTS = REPO / "checkpoints"

@@ -10,10 +10,9 @@ Typical use::
     report.breakdowns["gender"].difference()
     print(report.to_markdown())
 
-Modules: :mod:`~ser_core.evaluation.metrics` (UA, WA, F1, confusion),
+Modules: :mod:`~ser_core.scoring.metrics` (UA, WA, F1, confusion),
 :mod:`~ser_core.evaluation.bootstrap` (utterance and speaker-cluster intervals),
 :mod:`~ser_core.evaluation.groups` (breakdowns, human agreement),
-:mod:`~ser_core.evaluation.predictions` (the predictions table and its Parquet file),
 :mod:`~ser_core.evaluation.report` (one report from one predictions table).
 """
 
@@ -29,7 +28,8 @@ from ser_core.evaluation.groups import (
     breakdown,
     human_agreement,
 )
-from ser_core.evaluation.metrics import (
+from ser_core.evaluation.report import EvaluationReport, evaluate_predictions, markdown_table
+from ser_core.scoring.metrics import (
     METRIC_NAMES,
     METRICS,
     confusion,
@@ -41,7 +41,7 @@ from ser_core.evaluation.metrics import (
     weighted_accuracy,
     weighted_f1,
 )
-from ser_core.evaluation.predictions import (
+from ser_core.scoring.predictions import (
     PROB_PREFIX,
     REQUIRED_COLUMNS,
     PredictionsError,
@@ -52,7 +52,6 @@ from ser_core.evaluation.predictions import (
     save_predictions,
     validate_predictions,
 )
-from ser_core.evaluation.report import EvaluationReport, evaluate_predictions, markdown_table
 
 __all__ = [
     "DEFAULT_GROUP_COLUMNS",

@@ -37,9 +37,9 @@ import pandas as pd
 from ser_core.errors import SERError
 from ser_core.evaluation.bootstrap import bootstrap_cis
 from ser_core.evaluation.groups import HUMAN_COLUMN, UNKNOWN, breakdown
-from ser_core.evaluation.metrics import resolve_labels, summary_metrics
-from ser_core.evaluation.predictions import load_predictions, prediction_labels
 from ser_core.evaluation.report import markdown_table
+from ser_core.scoring.metrics import resolve_labels, summary_metrics
+from ser_core.scoring.predictions import load_predictions, prediction_labels
 
 __all__ = [
     "PUBLISHED",

@@ -17,7 +17,7 @@ is reduced to a confusion matrix with :func:`numpy.bincount` and the metrics are
 resamples at once, so 1000 resamples of 1500 utterances take a few tens of milliseconds. Any
 other callable ``metric(y_true, y_pred) -> float`` works too, through a plain (slow) loop.
 
-Each resample applies the same rules as the point estimate (:mod:`ser_core.evaluation.metrics`):
+Each resample applies the same rules as the point estimate (:mod:`ser_core.scoring.metrics`):
 UA and macro F1 average over the classes present in that resample's true labels.
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ser_core.evaluation.metrics import METRICS, ArrayLike, resolve_labels
+from ser_core.scoring.metrics import METRICS, ArrayLike, resolve_labels
 
 __all__ = ["MIN_CLUSTERS", "BootstrapCI", "bootstrap_ci", "bootstrap_cis"]
 
@@ -87,7 +87,7 @@ def _metrics_from_counts(cm: np.ndarray, names: Iterable[str]) -> dict[str, np.n
     Args:
         cm: ``(B, K, K + 1)`` counts, rows true class, columns predicted class; the last column
             holds predictions outside the label set.
-        names: metric names from :data:`~ser_core.evaluation.metrics.METRICS`.
+        names: metric names from :data:`~ser_core.scoring.metrics.METRICS`.
 
     Returns:
         name → ``(B,)`` float array.
@@ -184,8 +184,8 @@ def bootstrap_cis(
     """Percentile bootstrap intervals of several built-in metrics from the same resamples.
 
     Args:
-        y_true, y_pred, labels: as for :mod:`ser_core.evaluation.metrics`.
-        metrics: names from :data:`~ser_core.evaluation.metrics.METRICS`.
+        y_true, y_pred, labels: as for :mod:`ser_core.scoring.metrics`.
+        metrics: names from :data:`~ser_core.scoring.metrics.METRICS`.
         n_boot: number of resamples.
         alpha: 1 - confidence level.
         seed: seed (or seed sequence) of :func:`numpy.random.default_rng`; same seed, same
@@ -262,7 +262,7 @@ def bootstrap_ci(
 
     Args:
         y_true, y_pred: label arrays of equal length.
-        metric: a name from :data:`~ser_core.evaluation.metrics.METRICS` (vectorised, fast) or
+        metric: a name from :data:`~ser_core.scoring.metrics.METRICS` (vectorised, fast) or
             any callable ``metric(y_true, y_pred) -> float`` (called once per resample).
         n_boot: number of resamples.
         alpha: 1 - confidence level (0.05 → 95 % interval).

@@ -1,6 +1,6 @@
 """Bias breakdowns: metrics per group of utterances, shaped like fairlearn's ``MetricFrame``.
 
-:func:`breakdown` scores a predictions frame (see :mod:`ser_core.evaluation.predictions`) per
+:func:`breakdown` scores a predictions frame (see :mod:`ser_core.scoring.predictions`) per
 value of one or more manifest columns (``corpus``, ``gender``, ``intensity``, ``text``,
 ``speaker``, ``language``, ``fold``, ...) and returns a :class:`GroupReport` with
 
@@ -34,8 +34,8 @@ import pandas as pd
 from scipy import stats
 
 from ser_core.evaluation.bootstrap import bootstrap_cis
-from ser_core.evaluation.metrics import METRICS
-from ser_core.evaluation.predictions import (
+from ser_core.scoring.metrics import METRICS
+from ser_core.scoring.predictions import (
     PROB_PREFIX,
     PredictionsError,
     prediction_labels,
@@ -130,7 +130,7 @@ class GroupReport:
 
     Attributes:
         by: the grouping column(s).
-        metrics: metric names (keys of :data:`~ser_core.evaluation.metrics.METRICS`).
+        metrics: metric names (keys of :data:`~ser_core.scoring.metrics.METRICS`).
         by_group: one row per group (index: the group value, a ``MultiIndex`` for several
             columns; ``"unknown"`` for missing values, last) with columns ``n``,
             ``n_speakers`` (when there is a ``speaker`` column), then per metric ``<m>``,
@@ -279,13 +279,13 @@ def breakdown(
     Args:
         predictions: a predictions frame (``true``, ``predicted`` and the ``by`` columns).
         by: one column name or several (groups are then their combinations).
-        metrics: names from :data:`~ser_core.evaluation.metrics.METRICS`.
+        metrics: names from :data:`~ser_core.scoring.metrics.METRICS`.
         n_boot: bootstrap resamples per group (0 skips intervals: ``*_low`` / ``*_high`` NaN).
         seed: base seed; each group's resamples are seeded from ``seed`` and the group's name,
             so a group's interval does not change when other groups come or go.
         alpha: 1 - confidence level of the intervals.
         labels: the model's classes; default from the ``prob_*`` columns
-            (:func:`~ser_core.evaluation.predictions.prediction_labels`). UA and macro F1 of a
+            (:func:`~ser_core.scoring.predictions.prediction_labels`). UA and macro F1 of a
             group average over the classes present in that group.
         cluster: ``None`` for utterance-level bootstrap; a column such as ``"speaker"`` to
             resample whole speakers (wider, honest intervals for speaker-independent claims; a

@@ -29,7 +29,7 @@ from ser_core.evaluation.groups import (
     breakdown,
     human_agreement,
 )
-from ser_core.evaluation.metrics import (
+from ser_core.scoring.metrics import (
     METRIC_NAMES,
     confusion,
     per_class_report,
@@ -37,7 +37,7 @@ from ser_core.evaluation.metrics import (
     summary_metrics,
     top_confusions,
 )
-from ser_core.evaluation.predictions import (
+from ser_core.scoring.predictions import (
     PredictionsError,
     prediction_labels,
     validate_predictions,
@@ -117,7 +117,7 @@ class EvaluationReport:
 
     Attributes:
         labels: the model's classes, in model order.
-        metrics: :func:`~ser_core.evaluation.metrics.summary_metrics` (``ua``, ``wa``,
+        metrics: :func:`~ser_core.scoring.metrics.summary_metrics` (``ua``, ``wa``,
             ``weighted_f1``, ``macro_f1``, ``n``).
         ci: metric → utterance-level bootstrap interval.
         speaker_ci: metric → speaker-cluster bootstrap interval (empty without a ``speaker``
@@ -362,7 +362,7 @@ def evaluate_predictions(
     """Evaluate one model's per-utterance predictions.
 
     Args:
-        predictions: a predictions frame (see :mod:`ser_core.evaluation.predictions`). Rows of
+        predictions: a predictions frame (see :mod:`ser_core.scoring.predictions`). Rows of
             several folds are pooled; rows of several models are refused.
         labels: the model's classes; default from the ``prob_*`` columns, else every label seen.
         n_boot: bootstrap resamples for every interval (0: no intervals).

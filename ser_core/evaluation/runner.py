@@ -30,8 +30,8 @@ from typing import Any
 import pandas as pd
 
 from ser_core.errors import CheckpointError, CorpusError
-from ser_core.evaluation.predictions import save_predictions
 from ser_core.evaluation.report import EvaluationReport, evaluate_predictions
+from ser_core.scoring.predictions import save_predictions
 
 __all__ = ["evaluate", "write_evaluation"]
 
@@ -51,7 +51,7 @@ def _load_manifest(
     corpora: Sequence[str] | None,
 ) -> tuple[pd.DataFrame, Path | None]:
     from ser_core.data import load_corpora
-    from ser_core.training.data import _corpus_key, read_manifest_file, resolve_data_root
+    from ser_core.training.data import corpus_key, read_manifest_file, resolve_data_root
 
     recorded = data.get("data_root")
     if data_root is None and recorded and Path(recorded).is_dir():
@@ -72,7 +72,7 @@ def _load_manifest(
             )
         frame = load_corpora(root, names=names)
     if corpora and manifest is not None:
-        wanted = {_corpus_key(c) for c in corpora}
+        wanted = {corpus_key(c) for c in corpora}
         frame = frame[frame["corpus"].isin(wanted)]
     return frame.reset_index(drop=True), root
 

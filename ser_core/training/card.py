@@ -106,6 +106,38 @@ def _evaluation_section(predictions: Any) -> list[str]:
     ]
 
 
+def _target_lines(
+    card: Mapping[str, Any], data: Mapping[str, Any], metrics: Mapping[str, Any]
+) -> list[str]:
+    """The test-UA target a model declares for its corpus (``card["ua_targets"]``), met or
+    missed by how much, with the facts of the run that explain a shortfall."""
+    targets = card.get("ua_targets") or {}
+    corpora = list(data.get("corpora", []))
+    ua = metrics.get("test", {}).get("ua")
+    if len(corpora) != 1 or corpora[0] not in targets or ua is None:
+        return []
+    target = float(targets[corpora[0]])
+    line = (
+        f"Target: test UA ≥ {_pct(target)} on {corpora[0]} "
+        f"({card.get('ua_target_source', 'speaker-independent')})"
+    )
+    if ua >= target:
+        return [f"{line}: met ({_pct(ua)}).", ""]
+    n_val_speakers = len(data.get("val_speakers", []))
+    reasons = [
+        f"{data.get('n_train', 0)} training clips from {len(data.get('train_speakers', []))} "
+        f"speakers (data size)",
+        f"the epoch kept on {data.get('n_val', 0)} validation clips of {n_val_speakers} "
+        f"speaker(s), so selection is noisy; the test speakers are unseen (split)",
+        *card.get("shortfall_reasons", []),
+    ]
+    return [
+        f"{line}: **missed by {100 * (target - ua):.1f} points** ({_pct(ua)} measured). "
+        f"Why: {'; '.join(reasons)}.",
+        "",
+    ]
+
+
 def model_card(
     model: Any, config: TrainConfig, extra: Mapping[str, Any], predictions: Any = None
 ) -> str:
@@ -128,6 +160,8 @@ def model_card(
         f"- explanation: {card.get('explanation', '')}",
         f"- reference: {card.get('reference', '')}",
         f"- labels (output order): {', '.join(card.get('labels') or [])}",
+        # what the model itself says about its weights and size (e.g. a CPU-sized variant)
+        *(f"- {note}" for note in card.get("notes", [])),
         "",
         "## Data",
         "",
@@ -182,6 +216,7 @@ def model_card(
         "UA: unweighted average recall (macro recall); WA: accuracy. Full breakdowns with "
         "bootstrap intervals: `ser evaluate --checkpoint <this folder>`.",
         "",
+        *_target_lines(card, data, metrics),
     ]
     if predictions is not None and len(predictions):
         lines += _evaluation_section(predictions)
@@ -242,8 +277,8 @@ def rewrite_model_card(folder: str | Path, generalisation: str | Path | None = N
     """
     import json
 
-    from ser_core.evaluation.predictions import load_predictions
     from ser_core.models import load_model
+    from ser_core.scoring.predictions import load_predictions
 
     folder = Path(folder)
     model = load_model(folder)

@@ -34,6 +34,7 @@ from ser_core.paths import CORPORA_ENV, corpora_root
 from ser_core.training.config import TrainConfig, TrainConfigError
 
 __all__ = [
+    "corpus_key",
     "file_ids",
     "load_training_manifest",
     "make_splits",
@@ -73,7 +74,9 @@ def read_manifest_file(path: str | os.PathLike[str]) -> pd.DataFrame:
     return manifest
 
 
-def _corpus_key(name: str) -> str:
+def corpus_key(name: str) -> str:
+    """The canonical name of a corpus as a user may type it (``EMO-DB`` → ``emodb``); a folder
+    corpus unknown to the registry keeps its own name."""
     try:
         return get_corpus_info(name).name
     except CorpusError:
@@ -105,7 +108,7 @@ def load_training_manifest(
             raise CorpusError(f"no corpus folder given: pass --data-root DIR or set {CORPORA_ENV}")
         manifest = load_corpora(root, names=config.corpora)
     elif config.corpora:
-        wanted = {_corpus_key(c) for c in config.corpora}
+        wanted = {corpus_key(c) for c in config.corpora}
         present = set(map(str, manifest["corpus"].unique()))
         missing = sorted(wanted - present)
         if missing:

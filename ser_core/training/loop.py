@@ -12,11 +12,9 @@ import numpy as np
 import pandas as pd
 
 from ser_core.data import class_weights
-from ser_core.evaluation import (
-    summary_metrics,
-)
 from ser_core.features import AugmentConfig, WaveformAugmenter, spec_augment
 from ser_core.pipeline import InputPipeline, predict_features
+from ser_core.scoring import summary_metrics
 from ser_core.training.config import TrainConfig, TrainConfigError
 from ser_core.training.store import _Data
 

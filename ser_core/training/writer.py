@@ -15,9 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ser_core.data import Split
-from ser_core.evaluation import (
-    save_predictions,
-)
+from ser_core.scoring import save_predictions
 from ser_core.training.config import TrainConfig
 from ser_core.training.data import (
     file_ids,

@@ -225,7 +225,7 @@ def test_breakdown_within_corpus_leaves_out_corpora_without_the_column() -> None
     import pandas as pd
 
     from ser_core.evaluation import UNKNOWN, breakdown
-    from ser_core.evaluation.groups import defined_rows
+    from ser_core.scoring.groups import defined_rows
 
     n = 12
     frame = pd.DataFrame(

@@ -322,7 +322,7 @@ def test_a_leave_one_corpus_out_run_gets_a_generalisation_table(repo: Path) -> N
     assert "## Generalisation to unseen corpora (leave one corpus out)" in page
     assert render_generalisation_table(rows.iloc[:0]).startswith("No leave-one-corpus-out")
     # the default's model card carries the same table
-    from ser_core.training.card import generalisation_section
+    from ser_core.evaluation.cards import generalisation_section
 
     section = "\n".join(generalisation_section(loco))
     assert section.startswith("## Generalisation to unseen corpora")

@@ -39,7 +39,7 @@ from ser_core.evaluation import (
     weighted_accuracy,
     weighted_f1,
 )
-from ser_core.evaluation.bootstrap import _encode, _metrics_from_counts
+from ser_core.scoring.bootstrap import _encode, _metrics_from_counts
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 

@@ -17,7 +17,7 @@ from ser_core.evaluation import (
     prob_columns,
     top_confusions,
 )
-from ser_core.evaluation.groups import defined_rows
+from ser_core.scoring.groups import defined_rows
 from views._shared import get_predictions, require_models
 
 GROUP_COLUMNS = ("corpus", "gender", "intensity", "text", "speaker", "language", "fold")

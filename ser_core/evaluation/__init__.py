@@ -1,90 +1,17 @@
-"""Evaluation of speech emotion recognition: metrics, bootstrap intervals, bias breakdowns.
+"""Evaluation of speech emotion recognition models: checkpoints on corpora and the benchmark.
 
-Typical use::
+:mod:`~ser_core.evaluation.runner` evaluates a checkpoint on its recorded test set or on corpora
+it never saw (``ser evaluate``); :mod:`~ser_core.evaluation.benchmark` builds the benchmark
+pages from the committed predictions (``ser report``); :mod:`~ser_core.evaluation.cards`
+rebuilds a model card with its leave-one-corpus-out run. The scoring of a predictions table
+(metrics, intervals, breakdowns, reports) is :mod:`ser_core.scoring`, re-exported here::
 
     from ser_core.evaluation import evaluate_predictions, load_predictions
-
-    predictions = load_predictions("checkpoints/cnn/predictions.parquet")
-    report = evaluate_predictions(predictions, n_boot=1000, seed=0)
-    report.metrics["ua"], report.ci["ua"].low, report.speaker_ci["ua"].high
-    report.breakdowns["gender"].difference()
-    print(report.to_markdown())
-
-Modules: :mod:`~ser_core.scoring.metrics` (UA, WA, F1, confusion),
-:mod:`~ser_core.evaluation.bootstrap` (utterance and speaker-cluster intervals),
-:mod:`~ser_core.evaluation.groups` (breakdowns, human agreement),
-:mod:`~ser_core.evaluation.report` (one report from one predictions table).
 """
 
 from __future__ import annotations
 
-from ser_core.evaluation.bootstrap import MIN_CLUSTERS, BootstrapCI, bootstrap_ci, bootstrap_cis
-from ser_core.evaluation.groups import (
-    DEFAULT_GROUP_COLUMNS,
-    HUMAN_COLUMN,
-    UNKNOWN,
-    GroupReport,
-    HumanAgreement,
-    breakdown,
-    human_agreement,
-)
-from ser_core.evaluation.report import EvaluationReport, evaluate_predictions, markdown_table
-from ser_core.scoring.metrics import (
-    METRIC_NAMES,
-    METRICS,
-    confusion,
-    macro_f1,
-    per_class_report,
-    summary_metrics,
-    top_confusions,
-    unweighted_accuracy,
-    weighted_accuracy,
-    weighted_f1,
-)
-from ser_core.scoring.predictions import (
-    PROB_PREFIX,
-    REQUIRED_COLUMNS,
-    PredictionsError,
-    load_predictions,
-    prediction_labels,
-    prob_columns,
-    restrict_to_classes,
-    save_predictions,
-    validate_predictions,
-)
+from ser_core import scoring as _scoring
+from ser_core.scoring import *  # noqa: F403  (the scoring API, under its historical name)
 
-__all__ = [
-    "DEFAULT_GROUP_COLUMNS",
-    "HUMAN_COLUMN",
-    "METRICS",
-    "METRIC_NAMES",
-    "MIN_CLUSTERS",
-    "PROB_PREFIX",
-    "REQUIRED_COLUMNS",
-    "UNKNOWN",
-    "BootstrapCI",
-    "EvaluationReport",
-    "GroupReport",
-    "HumanAgreement",
-    "PredictionsError",
-    "bootstrap_ci",
-    "bootstrap_cis",
-    "breakdown",
-    "confusion",
-    "evaluate_predictions",
-    "human_agreement",
-    "load_predictions",
-    "macro_f1",
-    "markdown_table",
-    "per_class_report",
-    "prediction_labels",
-    "prob_columns",
-    "restrict_to_classes",
-    "save_predictions",
-    "summary_metrics",
-    "top_confusions",
-    "unweighted_accuracy",
-    "validate_predictions",
-    "weighted_accuracy",
-    "weighted_f1",
-]
+__all__ = list(_scoring.__all__)

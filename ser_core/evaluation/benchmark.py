@@ -35,11 +35,11 @@ import numpy as np
 import pandas as pd
 
 from ser_core.errors import SERError
-from ser_core.evaluation.bootstrap import bootstrap_cis
-from ser_core.evaluation.groups import HUMAN_COLUMN, UNKNOWN, breakdown
-from ser_core.evaluation.report import markdown_table
+from ser_core.scoring.bootstrap import bootstrap_cis
+from ser_core.scoring.groups import HUMAN_COLUMN, UNKNOWN, breakdown
 from ser_core.scoring.metrics import resolve_labels, summary_metrics
 from ser_core.scoring.predictions import load_predictions, prediction_labels
+from ser_core.scoring.report import markdown_table
 
 __all__ = [
     "PUBLISHED",

@@ -30,8 +30,8 @@ from typing import Any
 import pandas as pd
 
 from ser_core.errors import CheckpointError, CorpusError
-from ser_core.evaluation.report import EvaluationReport, evaluate_predictions
 from ser_core.scoring.predictions import save_predictions
+from ser_core.scoring.report import EvaluationReport, evaluate_predictions
 
 __all__ = ["evaluate", "write_evaluation"]
 
@@ -109,7 +109,7 @@ def evaluate(
     Returns:
         ``(predictions, report)``: the predictions frame (manifest columns + ``true``,
         ``predicted``, ``prob_<label>``, ``model``, ``protocol``, ``fold``) and its
-        :class:`~ser_core.evaluation.report.EvaluationReport`.
+        :class:`~ser_core.scoring.report.EvaluationReport`.
 
     Raises:
         CheckpointError: a bad checkpoint, or a recorded test set that cannot be found.

@@ -13,7 +13,7 @@ from typing import Any
 
 from ser_core.training.config import TrainConfig
 
-__all__ = ["model_card", "rewrite_model_card", "write_model_card"]
+__all__ = ["model_card", "write_model_card"]
 
 _HYPERPARAMETERS = (
     "optimizer",
@@ -88,7 +88,7 @@ def _failure_modes(report: Any) -> list[str]:
 
 def _evaluation_section(predictions: Any) -> list[str]:
     """Test metrics with 95 % bootstrap intervals and the failure modes, from the predictions."""
-    from ser_core.evaluation import evaluate_predictions
+    from ser_core.scoring import evaluate_predictions
 
     report = evaluate_predictions(predictions, n_boot=1000, seed=0)
     body = report.to_markdown(max_group_rows=12).splitlines()
@@ -237,61 +237,4 @@ def write_model_card(
 ) -> Path:
     """Write :func:`model_card` to ``path``."""
     path.write_text(model_card(model, config, extra, predictions), encoding="utf-8")
-    return path
-
-
-def generalisation_section(loco_folder: str | Path) -> list[str]:
-    """The card section of a leave-one-corpus-out run of the same recipe (its folder in
-    ``benchmarks/results``): UA per held-out corpus with intervals, chance and the mean."""
-    from ser_core.evaluation.benchmark import (
-        benchmark_rows,
-        find_sources,
-        render_generalisation_table,
-    )
-
-    folder = Path(loco_folder)
-    sources = [s for s in find_sources(None, folder.parent) if s.name == folder.name]
-    if not sources:
-        return []
-    table = render_generalisation_table(benchmark_rows(sources, n_boot=1000))
-    return [
-        "## Generalisation to unseen corpora (leave one corpus out)",
-        "",
-        f"The same recipe trained on six corpora and tested on the seventh (`{folder.name}`, "
-        "`--protocol loco --all-folds`): how it holds up on speakers, studios and languages it "
-        "never heard.",
-        "",
-        table,
-        "",
-    ]
-
-
-def rewrite_model_card(folder: str | Path, generalisation: str | Path | None = None) -> Path:
-    """Rebuild a checkpoint folder's ``README.md`` from its own files (after editing them, or
-    with a newer card layout): ``config.json``, ``train_config.json``, ``predictions.parquet``;
-    with ``generalisation``, the leave-one-corpus-out run of its recipe is added
-    (:func:`generalisation_section`).
-
-    Raises:
-        CheckpointError: the folder is not a checkpoint.
-    """
-    import json
-
-    from ser_core.models import load_model
-    from ser_core.scoring.predictions import load_predictions
-
-    folder = Path(folder)
-    model = load_model(folder)
-    extra = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    config = TrainConfig.load(folder / "train_config.json")
-    predictions_path = folder / "predictions.parquet"
-    predictions = load_predictions(predictions_path) if predictions_path.exists() else None
-    path = write_model_card(
-        folder / "README.md", model=model, config=config, extra=extra, predictions=predictions
-    )
-    if generalisation is not None:
-        text = path.read_text(encoding="utf-8").rstrip("\n").split("\n")
-        versions = text.pop()  # the versions line stays last
-        text += ["", *generalisation_section(generalisation), versions, ""]
-        path.write_text("\n".join(text), encoding="utf-8")
     return path

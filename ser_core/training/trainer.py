@@ -43,11 +43,16 @@ import pandas as pd
 
 from ser_core.data import Split, oversample, undersample
 from ser_core.errors import SERError
-from ser_core.evaluation import EvaluationReport, evaluate_predictions
 from ser_core.features import AugmentConfig
 from ser_core.models import is_torch_model
 from ser_core.pipeline import InputPipeline, build_model, pipeline_for
-from ser_core.scoring import restrict_to_classes, save_predictions, summary_metrics
+from ser_core.scoring import (
+    EvaluationReport,
+    evaluate_predictions,
+    restrict_to_classes,
+    save_predictions,
+    summary_metrics,
+)
 from ser_core.training.config import TrainConfig, TrainConfigError
 from ser_core.training.data import (
     auto_labels,
@@ -108,7 +113,7 @@ class CrossValidationResult:
         folder: the parent folder (``fold_00/``, ``fold_01/``, ... inside).
         folds: each fold's :class:`TrainResult`.
         predictions: pooled test predictions with a ``fold`` column.
-        report: :func:`~ser_core.evaluation.evaluate_predictions` of the pooled predictions.
+        report: :func:`~ser_core.scoring.evaluate_predictions` of the pooled predictions.
     """
 
     folder: Path

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ser_core.evaluation.bootstrap import MIN_CLUSTERS, BootstrapCI, bootstrap_cis
-from ser_core.evaluation.groups import (
+from ser_core.scoring.bootstrap import MIN_CLUSTERS, BootstrapCI, bootstrap_cis
+from ser_core.scoring.groups import (
     DEFAULT_GROUP_COLUMNS,
     HUMAN_COLUMN,
     GroupReport,
@@ -121,13 +121,13 @@ class EvaluationReport:
             ``weighted_f1``, ``macro_f1``, ``n``).
         ci: metric → utterance-level bootstrap interval.
         speaker_ci: metric → speaker-cluster bootstrap interval (empty without a ``speaker``
-            column or with fewer than :data:`~ser_core.evaluation.bootstrap.MIN_CLUSTERS`
+            column or with fewer than :data:`~ser_core.scoring.bootstrap.MIN_CLUSTERS`
             speakers).
         per_class: precision / recall / f1 / support per label.
         confusion: counts, rows true, columns predicted.
         confusion_normalized: ``confusion`` divided by row totals (recall on the diagonal).
         top_confusions: the most frequent (true, predicted) mistakes.
-        breakdowns: column name → :class:`~ser_core.evaluation.groups.GroupReport`.
+        breakdowns: column name → :class:`~ser_core.scoring.groups.GroupReport`.
         human_agreement: EMO-DB listener comparison, or None without ratings.
         settings: ``n_boot``, ``seed``, ``alpha``, ``n_speakers`` and, when the frame names
             them, ``model``, ``protocol``, ``split`` and ``n_folds``.
@@ -369,7 +369,7 @@ def evaluate_predictions(
         seed: seed of every bootstrap; the same seed gives the same report.
         alpha: 1 - confidence level.
         by: columns to break down by; default those of
-            :data:`~ser_core.evaluation.groups.DEFAULT_GROUP_COLUMNS` that exist and hold at
+            :data:`~ser_core.scoring.groups.DEFAULT_GROUP_COLUMNS` that exist and hold at
             least two distinct values.
         breakdown_metrics: metrics computed per group.
         top_k: number of top confusions.

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ser_core.evaluation.bootstrap import bootstrap_cis
+from ser_core.scoring.bootstrap import bootstrap_cis
 from ser_core.scoring.metrics import METRICS
 from ser_core.scoring.predictions import (
     PROB_PREFIX,
@@ -289,7 +289,7 @@ def breakdown(
             group average over the classes present in that group.
         cluster: ``None`` for utterance-level bootstrap; a column such as ``"speaker"`` to
             resample whole speakers (wider, honest intervals for speaker-independent claims; a
-            group with fewer than :data:`~ser_core.evaluation.bootstrap.MIN_CLUSTERS` speakers
+            group with fewer than :data:`~ser_core.scoring.bootstrap.MIN_CLUSTERS` speakers
             then gets no interval).
         within: ``None`` keeps every row (missing values form ``"unknown"``); a column such
             as ``"corpus"`` first leaves out the rows of each corpus that does not define a

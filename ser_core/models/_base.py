@@ -281,6 +281,15 @@ class SERModel(ModelDescription, nn.Module):
         return maps.sum(dim=1) if self.input_kind == "image" else maps
 
     # ------------------------------------------------------------------ persistence
+    def _saved_keys(self) -> list[str]:
+        """State-dict keys a checkpoint stores (all of them; models that rebuild part of their
+        weights from elsewhere, such as a frozen pretrained encoder, store fewer)."""
+        return list(self.state_dict())
+
+    def _checkpoint_extra(self) -> dict[str, Any]:
+        """Model-specific keys for ``config.json`` (none by default)."""
+        return {}
+
     def save_pretrained(
         self, directory: str | Path, extra: Mapping[str, Any] | None = None
     ) -> Path:
@@ -302,10 +311,11 @@ class SERModel(ModelDescription, nn.Module):
             num_classes=self.num_classes,
             labels=self.labels,
             config=self.config,
-            extra=extra,
+            extra={**self._checkpoint_extra(), **(dict(extra) if extra else {})},
         )
-        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(directory / WEIGHTS_NAME), metadata={"name": self.model_name})
+        state = self.state_dict()
+        tensors = {k: state[k].detach().cpu().contiguous() for k in self._saved_keys()}
+        save_file(tensors, str(directory / WEIGHTS_NAME), metadata={"name": self.model_name})
         return directory
 
     @classmethod
@@ -333,13 +343,16 @@ class SERModel(ModelDescription, nn.Module):
             )
         state = load_file(str(weights), device=map_location)
         try:
-            result = model.load_state_dict(state, strict=False)
+            model.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # shape mismatch
             raise CheckpointError(f"{weights} does not fit {payload['name']}: {exc}") from exc
-        if result.missing_keys or result.unexpected_keys:
+        expected = set(model._saved_keys())
+        missing = sorted(expected - set(state))
+        unexpected = sorted(set(state) - expected)
+        if missing or unexpected:
             raise CheckpointError(
-                f"{weights} does not match {payload['name']}: missing {result.missing_keys[:5]}, "
-                f"unexpected {result.unexpected_keys[:5]}"
+                f"{weights} does not match {payload['name']}: missing {missing[:5]}, "
+                f"unexpected {unexpected[:5]}"
             )
         model.labels = payload.get("labels")
         return model.to(map_location).eval()

@@ -64,12 +64,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from ser_core.errors import CheckpointError
@@ -83,8 +81,8 @@ from ser_core.features.encoder_states import (
     select_states,
 )
 
-from ._base import WEIGHTS_NAME, SERModel
-from ._config import ModelConfig, check_choice, read_checkpoint_config, write_checkpoint_config
+from ._base import SERModel
+from ._config import ModelConfig, check_choice
 from ._explain import attention_rollout, input_x_gradient, resample_time
 from ._layers import ClassifierMLP, lengths_to_mask, valid_lengths
 from ._pooling import (
@@ -804,17 +802,10 @@ class PretrainedSER(SERModel):
         keys = self.state_dict()
         return [k for k in keys if not k.startswith("encoder.") or k.startswith(prefixes)]
 
-    def save_pretrained(
-        self, directory: str | Path, extra: Mapping[str, Any] | None = None
-    ) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` (head + fine-tuned layers only).
-
-        The encoder's frozen weights are not copied: loading rebuilds them from the packaged
-        Whisper weights or the ``hf:`` checkpoint named in the config.
-        """
-        directory = Path(directory)
-        if not self.model_name:
-            raise ValueError("model has no registry name; build it with create_model(...)")
+    def _checkpoint_extra(self) -> dict[str, Any]:
+        """Where the encoder's frozen weights come from: they are not copied into the
+        checkpoint; loading rebuilds them from the packaged Whisper weights or the ``hf:``
+        checkpoint named in the config."""
         info: dict[str, Any] = {
             "encoder": self.config.encoder,
             "stored": (
@@ -826,58 +817,7 @@ class PretrainedSER(SERModel):
         version = _encoder_version(self.config.encoder)
         if version:
             info["weights_package"] = version
-        write_checkpoint_config(
-            directory,
-            name=self.model_name,
-            num_classes=self.num_classes,
-            labels=self.labels,
-            config=self.config,
-            extra={"encoder_weights": info, **(dict(extra) if extra else {})},
-        )
-        state = self.state_dict()
-        tensors = {k: state[k].detach().cpu().contiguous() for k in self._saved_keys()}
-        save_file(tensors, str(directory / WEIGHTS_NAME), metadata={"name": self.model_name})
-        return directory
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, map_location: str = "cpu") -> PretrainedSER:
-        """Load a model saved with :meth:`save_pretrained` (in eval mode).
-
-        Raises:
-            CheckpointError: missing files, an invalid config, the encoder's weights unavailable
-                (fine-tune checkpoints), or tensors that do not fit.
-        """
-        from ._registry import create_model
-
-        directory = Path(directory)
-        payload = read_checkpoint_config(directory)
-        weights = directory / WEIGHTS_NAME
-        if not weights.is_file():
-            raise CheckpointError(f"{directory} has no {WEIGHTS_NAME}.")
-        try:
-            model = create_model(payload["name"], payload["num_classes"], **payload["config"])
-        except (ValueError, TypeError) as exc:
-            raise CheckpointError(f"{directory}/config.json does not build a model: {exc}") from exc
-        if not isinstance(model, cls):
-            raise CheckpointError(
-                f"{directory} holds a {type(model).__name__}, not a {cls.__name__}; "
-                "use ser_core.models.load_model(dir) to load any model"
-            )
-        state = load_file(str(weights), device=map_location)
-        expected = set(model._saved_keys())
-        missing = sorted(expected - set(state))
-        unexpected = sorted(set(state) - expected)
-        if missing or unexpected:
-            raise CheckpointError(
-                f"{weights} does not match {payload['name']}: missing {missing[:5]}, "
-                f"unexpected {unexpected[:5]}"
-            )
-        try:
-            model.load_state_dict(state, strict=False)
-        except RuntimeError as exc:
-            raise CheckpointError(f"{weights} does not fit {payload['name']}: {exc}") from exc
-        model.labels = payload.get("labels")
-        return model.to(map_location).eval()
+        return {"encoder_weights": info}
 
     def named_trainable_encoder_modules(self) -> Iterator[tuple[str, nn.Module]]:
         """The fine-tuned encoder modules (empty in frozen mode)."""

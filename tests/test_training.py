@@ -449,3 +449,18 @@ def test_fixed_summary_training_equals_training_on_full_states(
         fast.predictions[columns].to_numpy(), slow.predictions[columns].to_numpy(), atol=1e-4
     )
     np.testing.assert_allclose(fast.history["train_loss"], slow.history["train_loss"], rtol=1e-4)
+
+
+def test_the_card_lists_every_hyperparameter_of_the_config() -> None:
+    """A new TrainConfig field shows up in the model card's hyperparameter table by itself:
+    every field is either a hyperparameter or a setting of what and where the run trains."""
+    import dataclasses
+
+    from ser_core.training.config import RUN_FIELDS
+
+    config = TrainConfig(model="mlp", corpora=["emodb"], channel_copies=1, select_on="corpus_ua")
+    table = config.hyperparameters()
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(table) == names - RUN_FIELDS
+    assert RUN_FIELDS <= names  # no stale name in the run list
+    assert table["channel_copies"] == 1 and table["select_on"] == "corpus_ua"

@@ -15,29 +15,6 @@ from ser_core.training.config import TrainConfig
 
 __all__ = ["model_card", "write_model_card"]
 
-_HYPERPARAMETERS = (
-    "optimizer",
-    "lr",
-    "momentum",
-    "weight_decay",
-    "scheduler",
-    "step_size",
-    "gamma",
-    "batch_size",
-    "epochs",
-    "patience",
-    "seed",
-    "balance",
-    "augment",
-    "spec_augment",
-    "speed_perturb",
-    "refit",
-    "max_train_seconds",
-    "grad_clip",
-    "labels",
-    "max_files",
-    "max_speakers",
-)
 
 
 def _pct(value: Any) -> str:
@@ -184,10 +161,10 @@ def model_card(
         "| setting | value |",
         "| --- | --- |",
     ]
-    settings = config.to_dict()
+    settings = config.hyperparameters()
     # The values actually used: the model may supply them when the setting is None.
-    settings.update(extra.get("effective", {}))
-    lines += [f"| {k} | `{settings[k]}` |" for k in _HYPERPARAMETERS]
+    settings.update({k: v for k, v in extra.get("effective", {}).items() if k in settings})
+    lines += [f"| {k} | `{v}` |" for k, v in settings.items()]
     if config.model_config:
         lines.append(f"| model_config | `{config.model_config}` |")
     if config.feature_config:

@@ -21,11 +21,19 @@ __all__ = [
     "BALANCE_CHOICES",
     "LABEL_POLICIES",
     "OPTIMIZERS",
+    "RUN_FIELDS",
     "SCHEDULERS",
     "SELECT_ON_CHOICES",
     "TrainConfig",
     "TrainConfigError",
 ]
+
+#: TrainConfig fields that say what a run trains on and where it runs, not how it learns; every
+#: other field is a hyperparameter (:meth:`TrainConfig.hyperparameters`, the model card's table).
+RUN_FIELDS = frozenset(
+    {"model", "model_config", "feature_config", "corpora", "data_root", "manifest", "protocol"}
+    | {"fold", "split_options", "device", "num_threads", "evaluate_test", "progress"}
+)
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULERS = ("none", "step", "cosine", "plateau")
@@ -241,6 +249,13 @@ class TrainConfig:
         return options
 
     # ------------------------------------------------------------------ (de)serialisation
+    def hyperparameters(self) -> dict[str, Any]:
+        """Every setting of how the model learns (all fields but :data:`RUN_FIELDS`), in
+        declaration order: a new field shows up in model cards without a list to update."""
+        values = self.to_dict()
+        names = [f.name for f in dataclasses.fields(self) if f.name not in RUN_FIELDS]
+        return {name: values[name] for name in names}
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every setting."""
         return dataclasses.asdict(self)

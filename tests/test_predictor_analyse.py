@@ -192,3 +192,32 @@ def test_a_long_clip_is_windowed_once_with_one_window_length(
     assert cnn.analyse(signal, SR, explain=False).windows is None
     timeline = cnn.analyse(signal, SR, windows=True, explain=False).windows
     assert timeline is not None and len(timeline) == len(table)
+
+
+# ----------------------------------------------------------------------------- label first
+@pytest.mark.parametrize("name", ["whisper", "cnn"])
+def test_the_label_is_handed_over_before_the_explanation_from_the_same_pass(
+    name: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``on_prediction`` receives the prediction once, before any explanation work starts, and
+    it is the prediction the analysis returns; the encoder still runs once."""
+    predictor: Predictor = request.getfixturevalue(name)
+    events: list[str] = []
+    model = predictor.model
+    explain_name = "explain_encoding" if name == "whisper" else "explain"
+    original = getattr(model, explain_name)
+
+    def explaining(*args: Any, **kwargs: Any) -> Any:
+        events.append("explain")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(model, explain_name, explaining)
+    runs = _encoder_runs(monkeypatch, predictor) if name == "whisper" else (lambda: 1)
+    seen: list[Any] = []
+    analysis = predictor.analyse(
+        _speech(2.0), SR, on_prediction=lambda p: (events.append("label"), seen.append(p))
+    )
+    assert events == ["label", "explain"]
+    assert seen == [analysis.prediction]
+    assert analysis.explanation is not None and analysis.explanation.prediction == seen[0]
+    assert runs() == 1

@@ -181,10 +181,19 @@ if pressed:
             if bar is not None:
                 bar.progress(done / max(total, 1), text=f"Windows {done}/{total}")
 
+        early = st.empty()
+
+        def show_label(first: Any) -> None:
+            # The label as soon as the model gives it; the explanation follows from that run.
+            early.metric("Predicted emotion", first.label)
+
         # One call, one model pass: the label, its explanation, the timeline and the display
         # spectrogram together, from one decode and one runtime.
         with st.spinner("Predicting…"):
-            analysis = predictor.analyse(clip, windows=timeline, progress=progress)
+            analysis = predictor.analyse(
+                clip, windows=timeline, progress=progress, on_prediction=show_label
+            )
+        early.empty()
         if bar is not None:
             bar.empty()
     except SERError as error:

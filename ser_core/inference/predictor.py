@@ -554,6 +554,7 @@ class Predictor:
         target: str | int | None = None,
         progress: ProgressCallback | None = None,
         limits: AudioLimits = DEFAULT_LIMITS,
+        on_prediction: Callable[[Prediction], None] | None = None,
     ) -> Analysis:
         """Prediction, explanation, window table and display spectrogram of one clip, in one
         pass: the audio is decoded and validated once, featurised once and run through the
@@ -574,6 +575,9 @@ class Predictor:
             target: the class to explain (label or index); default: the predicted one.
             progress: called as ``progress(done, total)`` after each batch of windows.
             limits: the validation limits of a source that is not yet an ``AudioClip``.
+            on_prediction: called with the prediction as soon as the model has given it, before
+                the explanation and the spectrogram are finished (a page shows the label
+                first; it is the same prediction the analysis returns).
 
         Raises:
             AudioInputError: unusable audio; ValueError: an unknown target label.
@@ -590,26 +594,35 @@ class Predictor:
                 signal, progress=progress, file=segment_file(clip.source)
             )
         result: Explanation | None = None
+        predictions: list[Prediction] = []
+
+        def predicted(proba: np.ndarray) -> None:
+            predictions.append(
+                Prediction(
+                    label=self.labels[int(np.argmax(proba))],
+                    probabilities=self._row(proba),
+                    latency=time.perf_counter() - started,
+                    duration=duration,
+                    windows=len(table) if long and table is not None else 1,
+                    source=clip.source,
+                )
+            )
+            if on_prediction is not None:
+                on_prediction(predictions[0])
+
         if long:
             assert table is not None
             proba = self._window_average(table)
+            predicted(proba)
             if explain:  # the map needs the whole clip: one more pass, explaining that label
                 chosen = int(np.argmax(proba)) if index is None else index
                 result = self._explain_clip(signal, duration, chosen, classify=False)[1]
         elif explain:
-            given, result = self._explain_clip(signal, duration, index)
-            assert given is not None
-            proba = given
+            given, result = self._explain_clip(signal, duration, index, on_probabilities=predicted)
+            assert given is not None and predictions
         else:
-            proba = self.predict_features([self.pipeline.featurize(signal)])[0]
-        prediction = Prediction(
-            label=self.labels[int(np.argmax(proba))],
-            probabilities=self._row(proba),
-            latency=time.perf_counter() - started,
-            duration=duration,
-            windows=len(table) if long and table is not None else 1,
-            source=clip.source,
-        )
+            predicted(self.predict_features([self.pipeline.featurize(signal)])[0])
+        prediction = predictions[0]
         if result is not None:
             result = dataclasses.replace(result, prediction=prediction)
         return Analysis(
@@ -671,7 +684,12 @@ class Predictor:
         return int(target)
 
     def _explain_clip(
-        self, signal: np.ndarray, duration: float, index: int | None, classify: bool = True
+        self,
+        signal: np.ndarray,
+        duration: float,
+        index: int | None,
+        classify: bool = True,
+        on_probabilities: Callable[[np.ndarray], None] | None = None,
     ) -> tuple[np.ndarray | None, Explanation]:
         """Probabilities (C,) and the explanation of one clip from one model pass.
 
@@ -680,13 +698,24 @@ class Predictor:
         probabilities of that run; other models are featurised once, classified, then
         explained on the same input (their ``explain`` has no probabilities to give back;
         ``classify=False``, for a long clip labelled by its windows, skips that: None).
+        ``on_probabilities`` receives them as soon as they exist, before the explanation.
         """
         method = str(self.model.explanation_for(self.model.config))
         # A speaker-adapted model is explained on the normalised features it classified.
         by_signal = None if self.speaker_adapted else getattr(self.model, "explain_signal", None)
         if callable(by_signal):
-            result = by_signal(signal, target=index)
-            proba = np.asarray(result.probabilities, dtype=np.float64)
+            encode = getattr(self.model, "encode_signal", None)
+            if callable(encode):  # label first, then the explanation from the same run
+                encoding = encode(signal)
+                proba = np.asarray(encoding.probabilities, dtype=np.float64)
+                if on_probabilities is not None:
+                    on_probabilities(proba)
+                result = self.model.explain_encoding(encoding, target=index)
+            else:
+                result = by_signal(signal, target=index)
+                proba = np.asarray(result.probabilities, dtype=np.float64)
+                if on_probabilities is not None:
+                    on_probabilities(proba)
             chosen = int(np.argmax(proba)) if index is None else index
             return proba, Explanation(
                 map=np.asarray(result.frame_map, dtype=np.float32),
@@ -702,6 +731,8 @@ class Predictor:
             proba = predict_features(
                 self.model, self.pipeline, [feature], batch_size=1, device=self.device
             )[0]
+            if on_probabilities is not None:
+                on_probabilities(np.asarray(proba, dtype=np.float64))
         chosen = int(np.argmax(proba)) if index is None else index
         if self._torch:
             x, lengths = self.pipeline.collate([feature], self.device)

@@ -100,6 +100,7 @@ __all__ = [
     "EncoderHead",
     "PretrainedSER",
     "PretrainedSERConfig",
+    "SignalEncoding",
     "SignalExplanation",
     "attention_rollout",
     "pretrained",
@@ -261,6 +262,22 @@ class PretrainedSERConfig(ModelConfig):
                 f"no repeats; got {self.layers!r}"
             )
         return tuple(indices)
+
+
+@dataclass
+class SignalEncoding:
+    """One encoder run over a clip (:meth:`PretrainedSER.encode_signal`): what the label and,
+    later, the explanation need, so the encoder runs once for both.
+
+    Attributes:
+        states: (1, L, D, T') the head's input states.
+        rollouts: each 30 s piece's mixed attention rollout, (T_piece, T_piece).
+        probabilities: (C,) class probabilities.
+    """
+
+    states: Tensor
+    rollouts: list[Tensor]
+    probabilities: np.ndarray
 
 
 @dataclass
@@ -721,7 +738,23 @@ class PretrainedSER(SERModel):
     def explain_signal(
         self, signal: np.ndarray | Tensor, target: int | None = None
     ) -> SignalExplanation:
-        """Attention rollout × frame relevance over the encoder frames of one 16 kHz clip.
+        """Attention rollout × frame relevance over the encoder frames of one 16 kHz clip:
+        :meth:`encode_signal` then :meth:`explain_encoding` (one encoder run).
+
+        Args:
+            signal: mono 16 kHz samples.
+            target: class to explain (default: the predicted one); only gradient-based relevance
+                depends on it.
+
+        Raises:
+            AudioInputError: unusable signal.
+        """
+        return self.explain_encoding(self.encode_signal(signal), target)
+
+    def encode_signal(self, signal: np.ndarray | Tensor) -> SignalEncoding:
+        """One encoder run over a clip, with attention maps: the head's input states, the
+        rollout of every piece and the class probabilities (the label is known from here on;
+        :meth:`explain_encoding` finishes the explanation without running the encoder again).
 
         Works in every mode: a frozen head runs the per-process cached encoder on the clip (with
         attention maps) and reads the states as the ``encoder_states`` feature stores them (same
@@ -731,11 +764,6 @@ class PretrainedSER(SERModel):
         windows, as Whisper encodes them anyway; each window's rollout stays inside the window
         (for wav2vec2-style encoders, which see a long clip whole in the feature, this is an
         approximation that keeps the attention maps' memory bounded).
-
-        Args:
-            signal: mono 16 kHz samples.
-            target: class to explain (default: the predicted one); only gradient-based relevance
-                depends on it.
 
         Raises:
             AudioInputError: unusable signal.
@@ -776,9 +804,23 @@ class PretrainedSER(SERModel):
                 probabilities = torch.softmax(
                     self.forward_head(self.head.embed(states, None)[0]), -1
                 )
-            relevance = self.frame_relevance(states, None, target)[0]
+        finally:
+            self.train(was_training)
+        return SignalEncoding(
+            states=states, rollouts=rollouts, probabilities=probabilities[0].float().cpu().numpy()
+        )
+
+    def explain_encoding(
+        self, encoding: SignalEncoding, target: int | None = None
+    ) -> SignalExplanation:
+        """The explanation of an :meth:`encode_signal` run: the head's frame relevance for
+        ``target`` (default: the predicted class) carried back through each piece's rollout."""
+        was_training = self.training
+        self.eval()
+        try:
+            relevance = self.frame_relevance(encoding.states, None, target)[0]
             segments, start = [], 0
-            for mixed in rollouts:
+            for mixed in encoding.rollouts:
                 stop = start + mixed.shape[0]
                 segments.append(relevance[start:stop] @ mixed)
                 start = stop
@@ -790,7 +832,7 @@ class PretrainedSER(SERModel):
             head_map=(relevance / relevance.max().clamp_min(1e-12)).cpu().numpy(),
             times=self.frame_times(frame_map.shape[0]),
             frames_per_second=self.frames_per_second,
-            probabilities=probabilities[0].float().cpu().numpy(),
+            probabilities=encoding.probabilities,
             labels=self.labels,
             layer_weights=self.head.layer_weights().detach().float().cpu().numpy(),
         )

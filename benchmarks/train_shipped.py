@@ -197,13 +197,18 @@ CHECKPOINTS: dict[str, list[str]] = {
     # resnet50-emodb 5 s (37 epochs, 5 min); vgg19-emodb 12 s.
     "resnet50-emodb": [*image_cnn("resnet50"), *EMODB],
     "vgg19-emodb": [*image_cnn("vgg19"), *EMODB],
-    # resnet50-ravdess 18 s.
+    # resnet50-ravdess 18 s (21 epochs, 6 min); vgg19-ravdess 43 s.
     "resnet50-ravdess": [*image_cnn("resnet50", 30, 10), *RAVDESS],
+    "vgg19-ravdess": [*image_cnn("vgg19", 30, 10), *RAVDESS],
     # Raw-waveform models, one torch thread (seconds per EMO-DB epoch, 3 s crops): cnn1d_lstm
     # 35 s, serct 23 s on a quiet machine, about twice that beside two other trainings
     # (budgets sized to 25 minutes under that load).
     "cnn1d_lstm-emodb": [*waveform("cnn1d_lstm", 24, 10), *EMODB],
     "serct-emodb": [*waveform("serct", 36, 12), *EMODB],
+    # RAVDESS epochs beside three other trainings (25 minutes at most): serct-ravdess 125 s
+    # (11 epochs), cnn1d_lstm-ravdess 182 s (7 epochs).
+    "serct-ravdess": [*waveform("serct", 11, 6), *RAVDESS],
+    "cnn1d_lstm-ravdess": [*waveform("cnn1d_lstm", 7, 4), *RAVDESS],
 }
 
 #: folder → arguments of the cross-validation runs in ``benchmarks/results/``.
@@ -236,9 +241,17 @@ WHISPER_FINETUNE1 = [
     '{"layer_pooling":"per_layer","hidden":[],"dropout":0.5,"weight_decay":0.01,'
     '"finetune_layers":1,"finetune_from_cache":true}',
 ]
+#: ``whisper_base-attentive``: the SUPERB head (learned layer weights, projection) with
+#: attentive statistics pooling over the frames (Okabe et al. 2018); it reads every frame of
+#: every layer each epoch (8 minutes an epoch here beside other jobs), so 3 epochs.
+WHISPER_ATTENTIVE = [
+    *("--model", "whisper_base", "--epochs", "3", "--model-config"),
+    '{"layer_pooling":"weighted_sum","pooling":"attentive_stats"}',
+]
 CANDIDATES: dict[str, list[str]] = {
     "whisper_base-per_layer": [*WHISPER_PLAIN, *ALL7],
     "whisper_base-finetune1": [*WHISPER_FINETUNE1, *ALL7],
+    "whisper_base-attentive": [*WHISPER_ATTENTIVE, *ALL7],
 }
 
 

@@ -10,7 +10,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from ser_core.evaluation.benchmark import benchmark_rows, find_sources, write_report
 from ser_core.inference import load_predictor
@@ -133,6 +135,39 @@ def test_retraining_the_svm_reproduces_its_numbers(corpora_dir: Path, tmp_path: 
     shutil.rmtree(out)
 
 
+def test_retraining_a_shipped_image_cnn_at_ci_size_is_deterministic(
+    corpora_dir: Path, tmp_path: Path
+) -> None:
+    """A CI-sized retraining of a new small model: `mobilenet_v3-emodb`'s own train_config.json
+    with two epochs on three files per speaker and emotion. It builds the shipped architecture
+    and features (same model and feature configs), and two runs give identical weights (the
+    recipe is seeded end to end, speed copies and SpecAugment included)."""
+    from safetensors.torch import load_file
+
+    folder = CHECKPOINTS / "mobilenet_v3-emodb"
+    if not folder.is_dir():
+        pytest.skip("mobilenet_v3-emodb is not shipped")
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        config = str(folder / "train_config.json")
+        command = [
+            sys.executable, "-m", "ser_core", "train", "--config", config,
+            "--data-root", str(corpora_dir), "--out", str(out), "--no-progress",
+            "--epochs", "2", "--max-files", "3", "--num-threads", "1",
+        ]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True, timeout=1200)
+        runs.append(out)
+    shipped = json.loads((folder / "config.json").read_text())
+    again = json.loads((runs[0] / "config.json").read_text())
+    for key in ("name", "config", "feature_config", "labels"):
+        assert again[key] == shipped[key], key
+    assert len(pd.read_csv(runs[0] / "train_log.csv")) == 2
+    first, second = (load_file(str(run / "model.safetensors")) for run in runs)
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
 def test_whisper_head_on_onnx_runtime_reproduces_its_committed_predictions(
     corpora_dir: Path,
 ) -> None:
@@ -153,7 +188,7 @@ def test_whisper_head_on_onnx_runtime_reproduces_its_committed_predictions(
 
 
 def test_exported_whisper_head_reproduces_its_committed_predictions(corpora_dir: Path) -> None:
-    """The torch-free exported pipeline (what Detect's first label uses): same labels and
+    """The torch-free exported pipeline (scoring without torch from Python): same labels and
     probabilities within 1e-3 of the committed torch predictions, on every test clip."""
     from ser_core.audio import read_audio
     from ser_core.inference.exported import ExportedPredictor, export_head

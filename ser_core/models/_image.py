@@ -19,6 +19,17 @@ backbone (requires_grad off, BatchNorm statistics frozen); what a block is is li
 Input: (B, 3, H, W) spectrogram images as ``SpectrogramImageConfig`` makes them (ImageNet mean/std
 normalisation applied there by default; set ``imagenet_normalize=True`` to feed [0, 1] images
 instead); time runs along W. Explanation: Grad-CAM on the last feature map → (B, H, W).
+
+CPU-sized variants: ``width_mult`` scales every channel count of the backbone (same topology:
+same layers, kernels, strides and blocks; torchvision's ``width_mult`` for MobileNetV3), and the
+networks pool globally, so small images (64×128) work too. Only ``width_mult=1`` fits ImageNet
+weights; a reduced width always trains from scratch.
+
+BatchNorm: every BatchNorm layer (backbone and head) updates its running statistics with
+``bn_momentum`` (PyTorch's default 0.1). torchvision's MobileNetV3 uses 0.01, tuned for ImageNet's
+hundreds of thousands of steps; on a small corpus (about 11 steps per EMO-DB epoch) the running
+variances then stay near their initial 1 while the true batch variances are far smaller, the
+eval-mode activations shrink layer after layer and every prediction collapses to one class.
 """
 
 from __future__ import annotations
@@ -46,6 +57,9 @@ __all__ = [
     "find_hub_weights",
     "hub_checkpoint_dir",
 ]
+
+#: Test UA the shipped from-scratch checkpoints aim at (issue 21), shown on their model cards.
+UA_TARGETS = {"emodb": 0.50, "ravdess": 0.35}
 
 _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
@@ -94,6 +108,9 @@ class ImageCNNConfig(ModelConfig):
         head_dropout: dropout of the head (0.6 in the study).
         imagenet_normalize: normalise [0, 1] inputs with ImageNet's mean and std inside the
             model (off: ``SpectrogramImageConfig(imagenet_norm=True)`` already does it).
+        width_mult: channel multiplier of the backbone (1.0: the paper's network; 0.25: a
+            CPU-sized variant of the same topology). ImageNet weights need 1.0.
+        bn_momentum: momentum of every BatchNorm's running statistics (see the module doc).
     """
 
     features: str = "spectrogram_image"
@@ -103,11 +120,17 @@ class ImageCNNConfig(ModelConfig):
     freeze_layers: int = 0
     head_dropout: float = 0.6
     imagenet_normalize: bool = False
+    width_mult: float = 1.0
+    bn_momentum: float = 0.1
 
     def __post_init__(self) -> None:
         check_choice("features", self.features, ("spectrogram_image",))
         if self.freeze_layers < 0:
             raise ValueError("freeze_layers must be >= 0")
+        if not self.width_mult > 0:
+            raise ValueError(f"width_mult must be > 0, got {self.width_mult}")
+        if not 0.0 < self.bn_momentum <= 1.0:
+            raise ValueError(f"bn_momentum must be in (0, 1], got {self.bn_momentum}")
 
 
 class ImageSERModel(SERModel):
@@ -134,6 +157,9 @@ class ImageSERModel(SERModel):
         super().__init__(config, num_classes)
         self.backbone = self.build_backbone()
         self.head = image_head(self.backbone.out_channels, num_classes, config.head_dropout)
+        for module in self.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.momentum = config.bn_momentum
         self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
         if config.pretrained_source is None:
@@ -151,8 +177,14 @@ class ImageSERModel(SERModel):
         if request in (None, False, "", "none", "scratch"):
             return None
         if request in (True, "auto", "imagenet"):
-            return find_hub_weights(self.weight_files)
+            # ImageNet weights exist for the paper's width only
+            return find_hub_weights(self.weight_files) if self.config.width_mult == 1 else None
         path = Path(str(request)).expanduser()
+        if self.config.width_mult != 1:
+            raise CheckpointError(
+                f"ImageNet weights fit width_mult=1 only, not {self.config.width_mult}; "
+                "pass pretrained=None to train the reduced width from scratch"
+            )
         if not path.is_file():
             raise CheckpointError(
                 f"ImageNet weights file {path} does not exist; pass pretrained='auto' to use "
@@ -209,7 +241,50 @@ class ImageSERModel(SERModel):
             else f"initialised from ImageNet weights {source}"
         )
         info["frozen_blocks"] = self.config.freeze_layers
+        info["notes"] = self.card_notes()
+        info["ua_targets"] = dict(UA_TARGETS)
+        info["ua_target_source"] = "issue 21: every from-scratch seed model, speaker-independent"
+        reasons = []
+        if self.config.pretrained_source in (None, "scratch"):
+            reasons.append("no ImageNet pretraining (none installs offline)")
+        if self.config.width_mult != 1 or self.config.image_size != 224:
+            reasons.append(
+                f"the CPU budget: width × {self.config.width_mult:g}, "
+                f"{self.config.image_size}-pixel-high images, one torch thread"
+            )
+        info["shortfall_reasons"] = reasons
         return info
+
+    def card_notes(self) -> list[str]:
+        """Sentences for the model card: where the weights come from, and the CPU-size
+        reduction (if any) against the paper's 224×224 images at full width."""
+        config = self.config
+        if config.pretrained_source in (None, "scratch"):
+            weights = (
+                "weights: trained from scratch. No ImageNet weights are installed on this "
+                "offline machine (nothing is downloaded), so none of the paper's ImageNet "
+                "pretraining is used"
+            )
+            if config.width_mult != 1:
+                weights += f"; ImageNet weights would not fit width_mult={config.width_mult} anyway"
+        else:
+            weights = f"weights: initialised from ImageNet weights {config.pretrained_source}"
+        notes = [weights]
+        reductions = []
+        if config.width_mult != 1:
+            reductions.append(f"every channel count × {config.width_mult:g} (width_mult)")
+        if config.image_size != 224:
+            reductions.append(
+                f"images {config.image_size} pixels high (width: the feature config) instead "
+                "of 224 × 224"
+            )
+        if reductions:
+            notes.append(
+                f"CPU-sized variant of the same topology: {'; '.join(reductions)}. The "
+                "full-size configuration stays available (model config width_mult=1, feature "
+                "config height=width=224; train it with --device cuda)"
+            )
+        return notes
 
     # ------------------------------------------------------------------ forward
     def feature_map(self, x: Tensor) -> Tensor:

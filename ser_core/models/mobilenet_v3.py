@@ -5,7 +5,8 @@ State-dict keys equal torchvision's ``mobilenet_v3_large`` (``features.{0..16}.*
 ``mobilenet_v3_large-5c1a4163.pth`` (V2) or ``mobilenet_v3_large-8738ca79.pth`` (V1); the ImageNet
 ``classifier.*`` is replaced by the study's head, see :mod:`ser_core.models._image`). Blocks for
 ``freeze_layers``: the 17 entries of ``features`` (stem conv, 15 inverted residual blocks, last
-1×1 conv).
+1×1 conv). ``width_mult`` scales every channel count as torchvision's ``width_mult`` does
+(``_make_divisible(c * width_mult, 8)``; the last conv keeps 6× the last block's output).
 """
 
 from __future__ import annotations
@@ -103,19 +104,33 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV3Backbone(ImageBackbone):
-    """torchvision-compatible MobileNetV3-Large (``include_top`` adds the ImageNet classifier)."""
+    """torchvision-compatible MobileNetV3-Large (``include_top`` adds the ImageNet classifier).
 
-    def __init__(self, include_top: bool = False, num_classes: int = 1000) -> None:
+    ``width_mult`` scales the channels as torchvision's ``mobilenet_v3_large(width_mult=...)``.
+    """
+
+    def __init__(
+        self, include_top: bool = False, num_classes: int = 1000, width_mult: float = 1.0
+    ) -> None:
         super().__init__()
-        layers: list[nn.Module] = [_conv_bn_act(3, 16, 3, stride=2, act="HS")]
-        layers += [InvertedResidual(*row) for row in _LARGE]
-        layers.append(_conv_bn_act(160, 960, 1, act="HS"))
+
+        def adjust(channels: int) -> int:
+            return _make_divisible(channels * width_mult)
+
+        rows = [
+            (adjust(i), k, adjust(e), adjust(o), se, act, s) for i, k, e, o, se, act, s in _LARGE
+        ]
+        last_in = rows[-1][3]
+        last_out = 6 * last_in
+        layers: list[nn.Module] = [_conv_bn_act(3, rows[0][0], 3, stride=2, act="HS")]
+        layers += [InvertedResidual(*row) for row in rows]
+        layers.append(_conv_bn_act(last_in, last_out, 1, act="HS"))
         self.features = nn.Sequential(*layers)
-        self.out_channels = 960
+        self.out_channels = last_out
         if include_top:
             self.avgpool = nn.AdaptiveAvgPool2d(1)
             self.classifier = nn.Sequential(
-                nn.Linear(960, 1280),
+                nn.Linear(last_out, 1280),
                 nn.Hardswish(inplace=True),
                 nn.Dropout(p=0.2, inplace=True),
                 nn.Linear(1280, num_classes),
@@ -156,7 +171,7 @@ class MobileNetV3(ImageSERModel):
     config: MobileNetV3Config
 
     def build_backbone(self) -> ImageBackbone:
-        return MobileNetV3Backbone()
+        return MobileNetV3Backbone(width_mult=self.config.width_mult)
 
 
 @register_model(MobileNetV3)

@@ -5,7 +5,8 @@ torchvision variant ("ResNet v1.5": stride 2 in the 3×3 conv of each bottleneck
 equal torchvision's ``resnet50`` (``conv1``, ``bn1``, ``layer1..4.*``; ImageNet files
 ``resnet50-11ad3fa6.pth`` (V2) or ``resnet50-0676ba61.pth`` (V1); the ImageNet ``fc.*`` is
 replaced by the study's head, see :mod:`ser_core.models._image`). Blocks for ``freeze_layers``:
-the stem (conv1 + bn1), layer1, layer2, layer3, layer4.
+the stem (conv1 + bn1), layer1, layer2, layer3, layer4. ``width_mult`` scales the stem's and
+every bottleneck's width (64, 128, 256, 512 → ×``width_mult``, at least 8; same depth).
 """
 
 from __future__ import annotations
@@ -57,17 +58,26 @@ class Bottleneck(nn.Module):
 
 
 class ResNet50Backbone(ImageBackbone):
-    """torchvision-compatible ResNet-50 (``include_top`` adds the ImageNet ``fc``)."""
+    """torchvision-compatible ResNet-50 (``include_top`` adds the ImageNet ``fc``); ``width_mult``
+    scales every width (1.0: the paper's network)."""
 
-    def __init__(self, include_top: bool = False, num_classes: int = 1000) -> None:
+    def __init__(
+        self, include_top: bool = False, num_classes: int = 1000, width_mult: float = 1.0
+    ) -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
-        self.bn1 = nn.BatchNorm2d(64)
+
+        def scaled(channels: int) -> int:
+            return max(8, round(channels * width_mult))
+
+        stem = scaled(64)
+        self.conv1 = nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        in_ch = 64
+        in_ch = stem
         for index, (width, n_blocks, stride) in enumerate(
-            ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)), start=1
+            ((scaled(64), 3, 1), (scaled(128), 4, 2), (scaled(256), 6, 2), (scaled(512), 3, 2)),
+            start=1,
         ):
             layers = []
             for i in range(n_blocks):
@@ -115,7 +125,7 @@ class ResNet50(ImageSERModel):
     config: ResNet50Config
 
     def build_backbone(self) -> ImageBackbone:
-        return ResNet50Backbone()
+        return ResNet50Backbone(width_mult=self.config.width_mult)
 
 
 @register_model(ResNet50)

@@ -6,7 +6,8 @@ matching torchvision's ``vgg19`` and its ImageNet file ``vgg19-dcbb9e9d.pth``; `
 builds ``vgg19_bn`` (``vgg19_bn-c79401a0.pth``). State-dict keys equal torchvision's
 (``features.{i}.*``; the ImageNet ``classifier.*`` is replaced by the study's head, see
 :mod:`ser_core.models._image`). Blocks for ``freeze_layers``: the 5 conv stages (each ends with a
-max-pool).
+max-pool). ``width_mult`` scales every conv's channels (64 … 512 → ×``width_mult``, at least
+8; same 16 conv layers and 5 pools).
 """
 
 from __future__ import annotations
@@ -37,16 +38,21 @@ class VGG19Backbone(ImageBackbone):
     """torchvision-compatible VGG-19 (``include_top`` adds the ImageNet classifier)."""
 
     def __init__(
-        self, batch_norm: bool = False, include_top: bool = False, num_classes: int = 1000
+        self,
+        batch_norm: bool = False,
+        include_top: bool = False,
+        num_classes: int = 1000,
+        width_mult: float = 1.0,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         in_ch = 3
-        for v in _CFG_E:
-            if v == "M":
+        for entry in _CFG_E:
+            if entry == "M":
                 layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
                 continue
-            assert isinstance(v, int)
+            assert isinstance(entry, int)
+            v = max(8, round(entry * width_mult))
             layers.append(nn.Conv2d(in_ch, v, kernel_size=3, padding=1))
             if batch_norm:
                 layers.append(nn.BatchNorm2d(v))
@@ -57,7 +63,7 @@ class VGG19Backbone(ImageBackbone):
         if include_top:
             self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
             self.classifier = nn.Sequential(
-                nn.Linear(512 * 7 * 7, 4096),
+                nn.Linear(in_ch * 7 * 7, 4096),
                 nn.ReLU(True),
                 nn.Dropout(),
                 nn.Linear(4096, 4096),
@@ -106,8 +112,17 @@ class VGG19(ImageSERModel):
     def weight_files(self) -> tuple[str, ...]:  # type: ignore[override]
         return ("vgg19_bn-c79401a0.pth",) if self.config.batch_norm else ("vgg19-dcbb9e9d.pth",)
 
+    def card_notes(self) -> list[str]:
+        notes = super().card_notes()
+        if self.config.batch_norm:
+            notes.append(
+                "BatchNorm after every conv (torchvision's vgg19_bn), which lets the 16-conv "
+                "stack train from scratch without the paper's staged initialisation"
+            )
+        return notes
+
     def build_backbone(self) -> ImageBackbone:
-        return VGG19Backbone(batch_norm=self.config.batch_norm)
+        return VGG19Backbone(batch_norm=self.config.batch_norm, width_mult=self.config.width_mult)
 
 
 @register_model(VGG19)

@@ -191,24 +191,30 @@ CHECKPOINTS: dict[str, list[str]] = {
     "lstm-tess": [*seed("lstm"), *TESS],
     # Image CNNs, one torch thread on this 2-core CPU (seconds per epoch with the speed copies):
     # mobilenet_v3-emodb 9 s (21 epochs, 4 min; running all 40 kept the same epoch 9 on
-    # validation); mobilenet_v3-ravdess 38 s (30 epochs at most to stay under 20 min).
+    # validation); mobilenet_v3-ravdess 38 s measured, 12-57 s with the other trainings (30
+    # epochs at most to stay under 20 min; 23 run, 8 min).
     "mobilenet_v3-emodb": [*image_cnn("mobilenet_v3"), *EMODB],
     "mobilenet_v3-ravdess": [*image_cnn("mobilenet_v3", 30, 10), *RAVDESS],
-    # resnet50-emodb 5 s (37 epochs, 5 min); vgg19-emodb 12 s.
+    # resnet50-emodb 5 s (37 epochs, 5 min); vgg19-emodb 12 s (32 epochs, 7 min).
     "resnet50-emodb": [*image_cnn("resnet50"), *EMODB],
     "vgg19-emodb": [*image_cnn("vgg19"), *EMODB],
-    # resnet50-ravdess 18 s (21 epochs, 6 min); vgg19-ravdess 43 s.
+    # resnet50-ravdess 18 s (21 epochs, 6 min); vgg19-ravdess 43 s (30 epochs, 22 min).
     "resnet50-ravdess": [*image_cnn("resnet50", 30, 10), *RAVDESS],
     "vgg19-ravdess": [*image_cnn("vgg19", 30, 10), *RAVDESS],
     # Raw-waveform models, one torch thread (seconds per EMO-DB epoch, 3 s crops): cnn1d_lstm
     # 35 s, serct 23 s on a quiet machine, about twice that beside two other trainings
-    # (budgets sized to 25 minutes under that load).
+    # (budgets sized to 25 minutes under that load). Measured beside them: cnn1d_lstm-emodb
+    # 57 s (24 epochs, 23 min; best epoch 22, still improving), serct-emodb 31 s (36 epochs,
+    # 18 min; best epoch 25).
     "cnn1d_lstm-emodb": [*waveform("cnn1d_lstm", 24, 10), *EMODB],
     "serct-emodb": [*waveform("serct", 36, 12), *EMODB],
     # RAVDESS epochs beside three other trainings (25 minutes at most): serct-ravdess 125 s
-    # (11 epochs), cnn1d_lstm-ravdess 182 s (7 epochs).
+    # in the one-epoch trial, 85 s in the run (11 epochs, 16 min; best epoch 9, still
+    # improving); cnn1d_lstm-ravdess 182 s in the trial, 108 s in a 7-epoch run (13 min;
+    # validation UA 20.3), 49 s once the machine was quieter (12 epochs, 10 min; best epoch 9,
+    # validation UA 32.0: kept).
     "serct-ravdess": [*waveform("serct", 11, 6), *RAVDESS],
-    "cnn1d_lstm-ravdess": [*waveform("cnn1d_lstm", 7, 4), *RAVDESS],
+    "cnn1d_lstm-ravdess": [*waveform("cnn1d_lstm", 12, 6), *RAVDESS],
 }
 
 #: folder → arguments of the cross-validation runs in ``benchmarks/results/``.

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from ._base import SERModel
 from ._config import ModelConfig
+from ._cpu_size import cpu_size_card
 from ._explain import grad_cam, resample_time
 from ._layers import ClassifierMLP, LSTMEncoder, MaskedConvStack
 from ._registry import register_model
@@ -30,6 +31,8 @@ REFERENCE = (
     "Zhao, Mao & Chen, 'Speech emotion recognition using deep 1D & 2D CNN LSTM networks', "
     "Biomed. Signal Process. Control 47 (2019) 312-323 (1-D CNN LSTM on raw EMO-DB speech)"
 )
+#: The paper's network (the config defaults); the model card lists what a CPU-sized variant cut.
+FULL_SIZE = {"channels": (64, 64, 128, 128), "lstm_hidden": 256, "fc_hidden": (128,)}
 
 
 @dataclass
@@ -98,6 +101,9 @@ class CNN1DLSTM(SERModel):
             activation=c.activation,
             dropout=c.dropout,
         )
+
+    def card(self) -> dict[str, Any]:
+        return {**super().card(), **cpu_size_card(self.config, FULL_SIZE)}
 
     @property
     def min_input_length(self) -> int:

@@ -54,6 +54,7 @@ from torch import Tensor, nn
 
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
+from ._cpu_size import cpu_size_card
 from ._explain import resample_time
 from ._layers import (
     ClassifierMLP,
@@ -73,6 +74,9 @@ REFERENCE = (
     "Deformable Speech Transformer for Emotion Recognition', ICASSP 2023; conv encoder after "
     "Baevski et al., 'wav2vec 2.0', NeurIPS 2020"
 )
+#: The thesis's size (conv channels: wav2vec 2.0's); the model card lists what a CPU-sized
+#: variant cut.
+FULL_SIZE = {"conv_channels": 512, "d_model": 1024, "ffn_dim": 512, "num_layers": 4, "num_heads": 8}
 
 
 @dataclass
@@ -347,6 +351,9 @@ class SERCT(SERModel):
         self.head = ClassifierMLP(
             c.d_model, hidden, num_classes, activation=c.activation, dropout=c.dropout
         )
+
+    def card(self) -> dict[str, Any]:
+        return {**super().card(), **cpu_size_card(self.config, FULL_SIZE)}
 
     @classmethod
     def explanation_for(cls, config: ModelConfig) -> str:

@@ -676,7 +676,11 @@ def render_benchmark(
             "",
             f"Validation UA (%) of the `per-corpus` split, from `benchmarks/results/"
             f"{CANDIDATES_FILE}` (`python benchmarks/train_shipped.py --candidates`); the test "
-            "sets were not used to choose.",
+            "sets were not used to choose. Recipes: `CANDIDATES` in "
+            "`benchmarks/train_shipped.py` (`per_layer`: the frozen per-layer head; `finetune1`: "
+            "the top encoder layer trained with it on cached states of the layer below; "
+            "`attentive`: learned layer weights and attentive statistics pooling over the frames; "
+            "the last two with the short epoch budgets given there).",
             "",
             candidates,
             "",

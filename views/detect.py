@@ -189,7 +189,7 @@ if pressed:
 
         # One call, one model pass: the label, its explanation, the timeline and the display
         # spectrogram together, from one decode and one runtime.
-        with st.spinner("Predicting…"):
+        with st.spinner("Predicting…"), cache.MODEL_PASSES:
             analysis = predictor.analyse(
                 clip, windows=timeline, progress=progress, on_prediction=show_label
             )

@@ -8,6 +8,7 @@ themselves stay plain and unit-tested.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,12 @@ __all__ = [
     "needs_enrolment",
     "predictions_path",
 ]
+
+
+#: Model passes the app runs at once: one per CPU core would still let many sessions' Python
+#: threads fight over the GIL (and starve the server's event loop that sends each label), so
+#: clicks take turns; each pass is a fraction of a second.
+MODEL_PASSES = threading.BoundedSemaphore(1)
 
 
 def checkpoint_names() -> list[str]:

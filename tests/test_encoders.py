@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tiny_whisper import save_tiny_whisper
 
 from ser_core.encoders import (
     CT2Model,
@@ -474,25 +475,7 @@ def _save_tiny_hf(kind: str, folder: Path) -> Path:
     torch.manual_seed(0)
     folder.mkdir(parents=True, exist_ok=True)
     if kind == "whisper":
-        config = tf.WhisperConfig(
-            d_model=32,
-            encoder_layers=2,
-            encoder_attention_heads=4,
-            encoder_ffn_dim=64,
-            decoder_layers=1,
-            decoder_attention_heads=4,
-            decoder_ffn_dim=64,
-            vocab_size=100,
-            max_source_positions=1500,
-            max_target_positions=16,
-            pad_token_id=0,
-            bos_token_id=1,
-            eos_token_id=2,
-            decoder_start_token_id=1,
-        )
-        tf.WhisperModel(config).save_pretrained(folder)
-        tf.WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)
-        return folder
+        return save_tiny_whisper(folder)
     common = {
         "hidden_size": 32,
         "num_hidden_layers": 2,

@@ -19,6 +19,7 @@ import pytest
 import soundfile as sf
 import torch
 from safetensors import safe_open
+from tiny_whisper import save_tiny_whisper
 from torch import nn
 
 from ser_core.encoders import WhisperEncoderWrapper, load_encoder
@@ -36,34 +37,9 @@ K = LAYERS - TUNED
 HEAD: dict[str, Any] = {"proj_dim": 16, "attention_dim": 8, "hidden": [16], "dropout": 0.0}
 
 
-def save_tiny_whisper(folder: Path) -> Path:
-    """A tiny random Whisper checkpoint (encoder of 3 layers, d=32) with its feature extractor."""
-    import transformers as tf
-
-    torch.manual_seed(0)
-    config = tf.WhisperConfig(
-        d_model=32,
-        encoder_layers=LAYERS,
-        encoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_layers=1,
-        decoder_attention_heads=4,
-        decoder_ffn_dim=64,
-        vocab_size=100,
-        max_target_positions=16,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=1,
-    )
-    tf.WhisperModel(config).save_pretrained(folder)
-    tf.WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"hf:{save_tiny_whisper(tmp_path_factory.mktemp('whisper'))}"
+    return f"hf:{save_tiny_whisper(tmp_path_factory.mktemp('whisper'), LAYERS)}"
 
 
 @pytest.fixture(autouse=True)

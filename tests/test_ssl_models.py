@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from tiny_whisper import save_tiny_whisper
 from torch import nn
 
 from ser_core.adaptation import SPEAKER_ADAPTED, SpeakerNormalizer, adapted_name
@@ -614,28 +615,8 @@ def test_hf_frozen_and_finetune(kind: str, tmp_path: Path, no_network: list[tupl
 
 def test_hf_whisper_long_clip_explained_in_windows(tmp_path: Path, no_network: list[tuple]) -> None:
     """A Whisper checkpoint with a 2 s window: long clips are encoded and explained per window."""
-    import transformers as tf
 
-    torch.manual_seed(0)
-    folder = tmp_path / "whisper"
-    config = tf.WhisperConfig(
-        d_model=32,
-        encoder_layers=2,
-        encoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_layers=1,
-        decoder_attention_heads=4,
-        decoder_ffn_dim=64,
-        vocab_size=100,
-        max_source_positions=100,  # 2 s
-        max_target_positions=16,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=1,
-    )
-    tf.WhisperModel(config).save_pretrained(folder)
-    tf.WhisperFeatureExtractor(feature_size=80).save_pretrained(folder)
+    folder = save_tiny_whisper(tmp_path / "whisper", max_source_positions=100)  # 2 s
     encoder = f"hf:{folder}"
     signal = speech(4.5)
     states = extract(EncoderStatesConfig(encoder), signal)

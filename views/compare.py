@@ -86,10 +86,12 @@ if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
             predictor = get_predictor(name)
             if predictor.speaker_adapted and enrolment is not None:
                 predictor = predictor.adapted_to(enrolment)
-            # One call per model: the explanation's pass gives the prediction too.
-            analysis = predictor.analyse(
-                clip, windows=False, spectrogram=outputs["spectrogram"] is None
-            )
+            # One call per model: the explanation's pass gives the prediction too. Passes take
+            # turns with other sessions' (see cache.MODEL_PASSES).
+            with cache.MODEL_PASSES:
+                analysis = predictor.analyse(
+                    clip, windows=False, spectrogram=outputs["spectrogram"] is None
+                )
         except SERError as error:
             show_error(error)
             continue

@@ -110,6 +110,11 @@ def feature_kinds() -> list[str]:
     return sorted(_CONFIG_TYPES)
 
 
+def config_type(kind: str) -> type[FeatureConfig] | None:
+    """The config class registered under ``kind`` (None for an unknown kind)."""
+    return _CONFIG_TYPES.get(kind)
+
+
 def _check_framing(
     sample_rate: int, n_fft: int, win_length: int, hop_length: int, fmin: float, fmax: float | None
 ) -> None:

@@ -220,13 +220,11 @@ def default_features(name: str, model_config: Mapping[str, Any] | None = None) -
 def _feature_config_name(kind: str) -> str:
     """Class name of the feature config registered under ``kind`` ('' if none): feature configs
     register themselves by their ``kind`` (``ser_core.features.config``)."""
-    from ser_core.features import config as feature_config
-    from ser_core.features import encoder_states  # noqa: F401  (registers its config)
+    import ser_core.features  # noqa: F401  (imports, so registers, every feature config)
+    from ser_core.features.config import config_type
 
-    try:
-        return type(feature_config.config_from_dict({"kind": kind})).__name__
-    except (ValueError, TypeError):
-        return ""
+    found = config_type(kind)
+    return found.__name__ if found is not None else ""
 
 
 def model_info(name: str) -> ModelInfo:

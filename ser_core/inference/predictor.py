@@ -645,9 +645,9 @@ class Predictor:
 
         Returns:
             An :class:`Explanation` whose ``times`` place the map's last axis on the audio,
-            carrying the prediction of the same model pass. Models with an
-            ``explain_signal(signal, target)`` method (pretrained-encoder heads) are explained
-            through it: a ``"time"`` map over the encoder's frames.
+            carrying the prediction of the same model pass. Models with ``encode_signal`` and
+            ``explain_encoding`` (pretrained-encoder heads) are explained through them: a
+            ``"time"`` map over the encoder's frames.
 
         Raises:
             AudioInputError: unusable audio; ValueError: an unknown target label.
@@ -693,7 +693,7 @@ class Predictor:
     ) -> tuple[np.ndarray | None, Explanation]:
         """Probabilities (C,) and the explanation of one clip from one model pass.
 
-        ``index`` None explains the predicted class. A model with ``explain_signal`` (a frozen
+        ``index`` None explains the predicted class. A model with ``encode_signal`` (a frozen
         pretrained-encoder head) runs its encoder once, with attention maps, and returns the
         probabilities of that run; other models are featurised once, classified, then
         explained on the same input (their ``explain`` has no probabilities to give back;
@@ -702,20 +702,13 @@ class Predictor:
         """
         method = str(self.model.explanation_for(self.model.config))
         # A speaker-adapted model is explained on the normalised features it classified.
-        by_signal = None if self.speaker_adapted else getattr(self.model, "explain_signal", None)
-        if callable(by_signal):
-            encode = getattr(self.model, "encode_signal", None)
-            if callable(encode):  # label first, then the explanation from the same run
-                encoding = encode(signal)
-                proba = np.asarray(encoding.probabilities, dtype=np.float64)
-                if on_probabilities is not None:
-                    on_probabilities(proba)
-                result = self.model.explain_encoding(encoding, target=index)
-            else:
-                result = by_signal(signal, target=index)
-                proba = np.asarray(result.probabilities, dtype=np.float64)
-                if on_probabilities is not None:
-                    on_probabilities(proba)
+        encode = None if self.speaker_adapted else getattr(self.model, "encode_signal", None)
+        if callable(encode):  # label first, then the explanation from the same encoder run
+            encoding = encode(signal)
+            proba = np.asarray(encoding.probabilities, dtype=np.float64)
+            if on_probabilities is not None:
+                on_probabilities(proba)
+            result = self.model.explain_encoding(encoding, target=index)
             chosen = int(np.argmax(proba)) if index is None else index
             return proba, Explanation(
                 map=np.asarray(result.frame_map, dtype=np.float32),

@@ -195,6 +195,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     opt.add_argument(
         "--patience", type=int, help="early stopping on validation UA (default 10; 0 = off)"
     )
+    opt.add_argument(
+        "--warmup-epochs",
+        type=float,
+        help="linear LR warm-up over this many epochs (may be fractional) before the scheduler",
+    )
     opt.add_argument("--grad-clip", type=float, help="gradient norm clip (default 5)")
     opt.add_argument("--seed", type=int, help="seeds everything (default 0)")
     reg = train.add_argument_group("balancing and augmentation")
@@ -222,6 +227,15 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="comma-separated speed factors of extra cached training copies, e.g. 0.9,1.1",
     )
     reg.add_argument("--max-train-seconds", type=float, help="random crop of training clips")
+    reg.add_argument(
+        "--label-smoothing", type=float, help="cross-entropy label smoothing (default 0)"
+    )
+    reg.add_argument(
+        "--mixup",
+        type=float,
+        metavar="ALPHA",
+        help="mixup with lambda ~ Beta(ALPHA, ALPHA) per batch (default 0: off; 0.2 is usual)",
+    )
     reg.add_argument(
         "--refit",
         action="store_true",

@@ -83,6 +83,10 @@ class TrainConfig:
             ``epochs``) or ``plateau`` (×``gamma`` once validation UA has not improved for
             ``step_size`` epochs).
         step_size, gamma: scheduler parameters.
+        warmup_epochs: linear learning-rate warm-up from near 0 over this many epochs (may be
+            fractional), step by step, before the scheduler takes over; ``cosine`` then anneals
+            over the remaining epochs. Keeps a from-scratch Transformer or LSTM from diverging
+            on its first large steps.
         batch_size: items per optimiser step.
         epochs: maximum number of epochs.
         patience: stop after this many epochs without a better validation UA (0: never stop
@@ -113,6 +117,11 @@ class TrainConfig:
         max_train_seconds: random crop of training clips to this length (evaluation always sees
             full clips).
         grad_clip: clip the gradient norm to this value (None: off); LSTMs like it.
+        label_smoothing: cross-entropy against targets smoothed by this much (0: off; Szegedy
+            et al. 2016), so a few hundred clips cannot push the logits to extremes.
+        mixup: the Beta(α, α) parameter of mixup (0: off; Zhang et al. 2018): each batch is
+            blended with a shuffled copy of itself (inputs, and the loss over both labels) with
+            a weight λ ≥ 0.5 drawn per batch; sequences keep the longer length.
         speaker_adapt: normalise every clip's features with its speaker's statistics taken
             from the speaker's *other* clips (:mod:`ser_core.adaptation`; test speakers too,
             from their other test clips, never their labels). Results are speaker-adapted:
@@ -157,6 +166,9 @@ class TrainConfig:
     refit: bool = False
     max_train_seconds: float | None = None
     grad_clip: float | None = 5.0
+    warmup_epochs: float = 0.0
+    label_smoothing: float = 0.0
+    mixup: float = 0.0
     speaker_adapt: bool = False
     device: str = "cpu"
     num_threads: int | None = None
@@ -192,6 +204,15 @@ class TrainConfig:
                 raise TrainConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.weight_decay is not None and self.weight_decay < 0:
             raise TrainConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise TrainConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.mixup < 0:
+            raise TrainConfigError(f"mixup (Beta alpha) must be >= 0, got {self.mixup}")
+        if not 0.0 <= self.warmup_epochs < self.epochs:
+            raise TrainConfigError(
+                f"warmup_epochs must be >= 0 and below epochs ({self.epochs}), got "
+                f"{self.warmup_epochs}"
+            )
         if self.max_train_seconds is not None and self.max_train_seconds <= 0:
             raise TrainConfigError("max_train_seconds must be positive")
         for name in ("max_files", "max_speakers", "num_threads"):

@@ -112,12 +112,56 @@ def _make_scheduler(optimizer: Any, config: TrainConfig) -> Any:
             optimizer, step_size=config.step_size, gamma=config.gamma
         )
     if config.scheduler == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        # Anneals over the epochs after the warm-up (the scheduler does not step during it).
+        span = max(config.epochs - math.ceil(config.warmup_epochs), 1)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=span)
     if config.scheduler == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="max", factor=config.gamma, patience=config.step_size
         )
     return None
+
+
+class _WarmUp:
+    """Linear learning-rate warm-up over the first ``steps`` optimiser steps: step ``i``
+    (0-based) runs at ``(i + 1) / steps`` of each parameter group's base rate."""
+
+    def __init__(self, optimizer: Any, steps: int) -> None:
+        self.optimizer = optimizer
+        self.steps = steps
+        self.done = 0
+        self.base = [float(group["lr"]) for group in optimizer.param_groups]
+        if steps > 0:  # the first epoch's logged rate is the first step's
+            for group, base in zip(optimizer.param_groups, self.base, strict=True):
+                group["lr"] = base / steps
+
+    @property
+    def active(self) -> bool:
+        return self.done < self.steps
+
+    def before_step(self) -> None:
+        if not self.active:
+            return
+        scale = (self.done + 1) / self.steps
+        for group, base in zip(self.optimizer.param_groups, self.base, strict=True):
+            group["lr"] = base * scale
+        self.done += 1
+
+
+def _mixup(
+    x: Any, lengths: Any, alpha: float, rng: np.random.Generator
+) -> tuple[Any, Any, Any, float]:
+    """Mixup of a batch with a shuffled copy of itself: ``(x, lengths, permutation, λ)`` with
+    λ ~ Beta(α, α) folded to ≥ 0.5 so the first label dominates (train accuracy reads it)."""
+    import torch
+
+    lam = float(rng.beta(alpha, alpha))
+    lam = max(lam, 1.0 - lam)
+    perm = torch.as_tensor(rng.permutation(x.shape[0]), device=x.device)
+    mixed = lam * x + (1.0 - lam) * x[perm]
+    if lengths is not None:
+        lengths = torch.maximum(lengths, lengths[perm])
+    return mixed, lengths, perm, lam
 
 
 def _train_item(
@@ -162,7 +206,6 @@ def _fit_torch(
     summarized: bool = False,
 ) -> tuple[pd.DataFrame, int, dict[str, float]]:
     import torch
-    import torch.nn.functional as F
 
     config = data.config
     model.to(device)
@@ -179,6 +222,8 @@ def _fit_torch(
     rng = np.random.default_rng(config.seed)
     augmenter = WaveformAugmenter(augment, seed=config.seed) if augment is not None else None
     spec_options = _spec_augment_options(config)
+    steps_per_epoch = sum(1 for _ in _batches(train_rows, config.batch_size, None))
+    warm_up = _WarmUp(optimizer, round(config.warmup_epochs * steps_per_epoch))
 
     history: list[dict[str, float]] = []
     best: tuple[float, float] = (-math.inf, math.inf)  # (val UA, -val loss) to maximise
@@ -196,27 +241,39 @@ def _fit_torch(
     for epoch in epochs:
         started = time.perf_counter()
         model.train()
+        warming_up = warm_up.active  # the epoch scheduler waits for the warm-up's epochs
         lr = float(optimizer.param_groups[0]["lr"])
         total_loss, seen = 0.0, 0
         train_true: list[int] = []
         train_pred: list[int] = []
         for rows in _batches(train_rows, config.batch_size, rng):
             y = torch.as_tensor(y_all[rows], device=device)
+            perm, lam = None, 1.0
             if summarized:
-                logits = model.forward_summary(data.summary_batch(rows, device))
+                summary = data.summary_batch(rows, device)
+                if config.mixup > 0:
+                    summary, _, perm, lam = _mixup(summary, None, config.mixup, rng)
+                logits = model.forward_summary(summary)
             else:
                 items = [
                     _train_item(int(r), data, pipe, augmenter, spec_options, rng) for r in rows
                 ]
                 x, lengths = pipe.collate(items, device)
+                if config.mixup > 0:
+                    x, lengths, perm, lam = _mixup(x, lengths, config.mixup, rng)
                 logits = model(x, lengths)
-            if row_weights is None:
-                loss = F.cross_entropy(logits, y, weight=weights)
-            else:
+            w = None
+            if row_weights is not None:
                 w = torch.as_tensor(
                     np.array([row_weights[int(r)] for r in rows]), dtype=logits.dtype
                 ).to(device)
-                loss = (F.cross_entropy(logits, y, reduction="none") * w).sum() / w.sum()
+            loss = _loss(logits, y, weights, w, config.label_smoothing)
+            if perm is not None:
+                other = _loss(
+                    logits, y[perm], weights, None if w is None else w[perm], config.label_smoothing
+                )
+                loss = lam * loss + (1.0 - lam) * other
+            warm_up.before_step()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
@@ -258,7 +315,7 @@ def _fit_torch(
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         else:
             stale += 1
-        if scheduler is not None:
+        if scheduler is not None and not warming_up:
             if config.scheduler == "plateau":
                 scheduler.step(val_m.get("ua", 0.0))
             else:
@@ -277,6 +334,23 @@ def _fit_torch(
         model.load_state_dict(best_state)
     model.eval()
     return pd.DataFrame(history, columns=list(LOG_COLUMNS)), best_epoch, best_val
+
+
+def _loss(
+    logits: Any,
+    y: Any,
+    class_weights: Any,
+    row_weights: Any,
+    label_smoothing: float,
+) -> Any:
+    """Cross-entropy of one batch: class-weighted, or a row-weighted mean when ``row_weights``
+    are given (``corpus_class`` balance), with optional label smoothing."""
+    import torch.nn.functional as F
+
+    if row_weights is None:
+        return F.cross_entropy(logits, y, weight=class_weights, label_smoothing=label_smoothing)
+    per_row = F.cross_entropy(logits, y, reduction="none", label_smoothing=label_smoothing)
+    return (per_row * row_weights).sum() / row_weights.sum()
 
 
 def _fit_svm(

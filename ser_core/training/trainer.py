@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -477,7 +478,9 @@ def _refit(
     model, _ = _fresh_model(config, labels)
     if getattr(first.config, "speaker_adapted", False):
         model.config.speaker_adapted = True
-    data.config = config.replace(epochs=max(epochs, 1), patience=0)
+    # The warm-up stays as trained: the refit runs at least past it.
+    epochs = max(epochs, 1, math.floor(config.warmup_epochs) + 1)
+    data.config = config.replace(epochs=epochs, patience=0)
     try:
         no_val = np.empty(0, dtype=np.int64)
         _fit_torch(model, pipe, data, rows, no_val, y_all, labels, augment, device, summarized)

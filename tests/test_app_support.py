@@ -361,7 +361,7 @@ def test_live_session_says_when_the_microphone_sends_nothing_or_silence(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = [100.0]
-    monkeypatch.setattr(live.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     session_ = live.LiveSession(["neutral"], vad=live.VoiceActivityDetector("energy"))
     assert session_.microphone_problem(playing=False) is None
     assert session_.microphone_problem(playing=True) is None  # just started

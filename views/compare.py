@@ -114,6 +114,8 @@ if st.button("Run every model", type="primary", key=session.COMPARE_BUTTON):
         )
         outputs["probs"][card.display_name] = prediction.probabilities
         outputs["explanations"][card.display_name] = explanation
+    # Sessions still waiting for a Detect label go first: the table and figures follow.
+    cache.LABELS_FIRST.wait_turn()
     bar.empty()
     session.set_result(st.session_state, session.COMPARE_RESULT, session.ClipResult(key, outputs))
 

@@ -172,6 +172,8 @@ if pressed and cache.needs_enrolment(model) and session_enrolment() is None:
     st.stop()
 if pressed:
     clip = decoded
+    # Until this label is shown, other sessions' figures wait (cache.LABELS_FIRST).
+    ticket = cache.LABELS_FIRST.ticket()
     try:
         predictor = current_predictor()
         timeline = clip.duration > LONG_CLIP_SECONDS
@@ -186,6 +188,7 @@ if pressed:
         def show_label(first: Any) -> None:
             # The label as soon as the model gives it; the explanation follows from that run.
             early.metric("Predicted emotion", first.label)
+            ticket.done()
 
         # One call, one model pass: the label, its explanation, the timeline and the display
         # spectrogram together, from one decode and one runtime.
@@ -193,12 +196,18 @@ if pressed:
             analysis = predictor.analyse(
                 clip, windows=timeline, progress=progress, on_prediction=show_label
             )
+        ticket.done()
+        # The figures wait for the labels other sessions are still waiting for (the early
+        # label stays on screen meanwhile).
+        cache.LABELS_FIRST.wait_turn()
         early.empty()
         if bar is not None:
             bar.empty()
     except SERError as error:
         show_error(error)
         st.stop()
+    finally:
+        ticket.done()
     session.set_result(
         st.session_state,
         session.DETECT_RESULT,

@@ -8,7 +8,6 @@ themselves stay plain and unit-tested.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 
 # Only the light checkpoint helpers here: the app's first page renders before torch is imported.
 from ser_core.app_support.preload import preload, preloaded
+from ser_core.app_support.turns import LABELS_FIRST, MODEL_PASSES
 from ser_core.inference import DEFAULT_CHECKPOINT, available_checkpoints, checkpoints_dir
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADAPTED_TAG",
+    "LABELS_FIRST",
+    "MODEL_PASSES",
     "ModelCard",
     "checkpoint_names",
     "describe_test_set",
@@ -37,11 +39,6 @@ __all__ = [
     "predictions_path",
 ]
 
-
-#: Model passes the app runs at once: one per CPU core would still let many sessions' Python
-#: threads fight over the GIL (and starve the server's event loop that sends each label), so
-#: clicks take turns; each pass is a fraction of a second.
-MODEL_PASSES = threading.BoundedSemaphore(1)
 
 
 def checkpoint_names() -> list[str]:

@@ -35,11 +35,9 @@ probability column per label, then ``label``; see :mod:`ser_core.inference.resul
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,37 +45,24 @@ import numpy as np
 import pandas as pd
 
 from ser_core.adaptation import SpeakerNormalizer
-from ser_core.audio import (
-    DEFAULT_LIMITS,
-    AudioClip,
-    AudioLimits,
-    audio_info,
-    read_audio,
-    resample,
-)
+from ser_core.audio import DEFAULT_LIMITS, AudioLimits, read_audio
 from ser_core.errors import CheckpointError, SERError
-from ser_core.features import (
-    FeatureCache,
-    FeatureConfig,
-    LogMelConfig,
-    config_from_dict,
-    extract,
-    feature_names,
-    frame_times,
+from ser_core.features import FeatureCache, FeatureConfig
+from ser_core.inference import _speaker
+from ser_core.inference._analysis import AnalysisMixin, _is_path
+from ser_core.inference._loading import load_checkpoint, warmup_tone
+from ser_core.inference._outputs import EXPLANATION_KINDS, Analysis, Explanation, Spectrogram
+from ser_core.inference._speaker import ENROLLED_SPEAKER
+from ser_core.inference._windows import (
+    MAX_WINDOWED_SECONDS,
+    ProgressCallback,
+    file_probabilities,
+    probability_table,
+    window_average,
+    window_probabilities,
 )
-from ser_core.inference.checkpoint import (
-    DEFAULT_CHECKPOINT,
-    read_config,
-    resolve_checkpoint,
-    weights_file,
-)
-from ser_core.inference.results import (
-    LONG_AUDIO_SECONDS,
-    Prediction,
-    segment_bounds,
-    segment_file,
-    segment_index,
-)
+from ser_core.inference.checkpoint import DEFAULT_CHECKPOINT
+from ser_core.inference.results import LONG_AUDIO_SECONDS, Prediction, segment_index
 from ser_core.pipeline import InputPipeline, pipeline_for, predict_features
 
 __all__ = [
@@ -90,85 +75,8 @@ __all__ = [
     "load_predictor",
 ]
 
-#: What the axes of an :class:`Explanation` map mean.
-EXPLANATION_KINDS = ("time", "time-frequency", "image", "feature")
 
-#: The speaker key of an app / API enrolment (one speaker per enrolment).
-ENROLLED_SPEAKER = "enrolled"
-
-#: Longest recording :meth:`Predictor.predict_windows` accepts (one hour).
-MAX_WINDOWED_SECONDS = 3600.0
-
-ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True, eq=False)
-class Explanation:
-    """What drove a prediction, on axes the app can align with the waveform.
-
-    Attributes:
-        map: non-negative float32 array, max 1: ``(T,)`` for ``"time"``, ``(F, T)`` for
-            ``"time-frequency"``, ``(H, W)`` for ``"image"`` (time along W), ``(D,)`` for
-            ``"feature"``.
-        kind: one of :data:`EXPLANATION_KINDS`.
-        times: seconds of each step along the map's last axis (None for ``"feature"``).
-        label: the class explained.
-        method: the model's explanation method (``"attention"``, ``"gradcam"``, ``"saliency"``,
-            ``"occlusion"``).
-        duration: length of the audio in seconds.
-        feature_names: names of the ``"feature"`` entries (eGeMAPS names, ...), when known.
-        prediction: the prediction of the same signal.
-    """
-
-    map: np.ndarray
-    kind: str
-    times: np.ndarray | None
-    label: str
-    method: str
-    duration: float
-    feature_names: list[str] | None = None
-    prediction: Prediction | None = field(default=None)
-
-
-@dataclass(frozen=True, eq=False)
-class Spectrogram:
-    """A log-mel spectrogram of the clip for display (the app draws it and lays explanation
-    maps over it), whatever features the model itself takes.
-
-    Attributes:
-        values: ``(n_mels, frames)`` log-mel in dB.
-        times: ``(frames,)`` seconds of each frame.
-    """
-
-    values: np.ndarray
-    times: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
-class Analysis:
-    """Everything one :meth:`Predictor.analyse` call gives for one clip.
-
-    Attributes:
-        clip: the decoded, validated clip at the model's sample rate.
-        prediction: the clip's prediction; its probabilities come from the same model pass
-            (and runtime) as the explanation.
-        explanation: the explanation of ``prediction.label`` (None when not asked for).
-        windows: one row per window (:meth:`Predictor.predict_windows`'s table: indexed by
-            ``(file, start, end)``, ``file`` being the clip's path or upload name, ``""`` for
-            an array; a probability column per label, ``label``) when asked for, and always
-            for clips longer than ``long_audio_seconds`` (their prediction is the windows'
-            weighted average); else None.
-        spectrogram: the display log-mel (None when not asked for).
-    """
-
-    clip: AudioClip
-    prediction: Prediction
-    explanation: Explanation | None = None
-    windows: pd.DataFrame | None = None
-    spectrogram: Spectrogram | None = None
-
-
-class Predictor:
+class Predictor(AnalysisMixin):
     """Predictions and explanations from one trained model.
 
     Args:
@@ -225,28 +133,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path_or_name: str | os.PathLike[str], **options: Any) -> Predictor:
         """Load a checkpoint folder (or a name in ``checkpoints/``); see :func:`load_predictor`."""
-        from ser_core.models import is_registered, load_model
-
-        folder = resolve_checkpoint(path_or_name)
-        payload = read_config(folder)
-        weights_file(folder)
-        if not is_registered(payload["name"]):
-            raise CheckpointError(
-                f"{folder}: model {payload['name']!r} is not in this version's registry "
-                "(see `ser models`); upgrade ser_core or retrain"
-            )
-        feature = payload.get("feature_config")
-        if feature is not None:
-            try:
-                feature = config_from_dict(feature)
-            except (ValueError, TypeError) as exc:
-                raise CheckpointError(f"{folder}/config.json: bad feature_config: {exc}") from exc
-        try:
-            model = load_model(folder)
-        except SERError:
-            raise
-        except Exception as exc:  # corrupt safetensors / skops files raise library errors
-            raise CheckpointError(f"{folder}: cannot load the weights: {exc}") from exc
+        folder, payload, model, feature = load_checkpoint(path_or_name)
         predictor = cls(model, feature, config=payload, folder=folder, **options)
         predictor.warmup()
         return predictor
@@ -259,10 +146,7 @@ class Predictor:
         keeps the latency users see, and the one :class:`Prediction` reports, honest.
         """
         rate = 16000
-        t = np.arange(rate, dtype=np.float32) / rate
-        tone = (0.3 * np.sin(2 * np.pi * 220.0 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(
-            np.float32
-        )
+        tone = warmup_tone(rate)
         target = self
         if self.speaker_adapted:  # warm up through a throw-away enrolment on the tone itself
             target = self.adapted_to(self.enrolment([tone], rate, min_seconds=0.0))
@@ -322,14 +206,7 @@ class Predictor:
                 "change its predictions (pick a model labelled speaker-adapted)"
             )
         decoded = [self._clip(c, sample_rate, DEFAULT_LIMITS) for c in clips]
-        seconds = sum(c.duration for c in decoded)
-        if seconds < min_seconds:
-            raise SERError(
-                f"enrolment needs at least {min_seconds:g} s of the speaker's voice, got "
-                f"{seconds:.1f} s in {len(decoded)} clip(s)"
-            )
-        features = [self.pipeline.featurize(c.signal) for c in decoded]
-        return SpeakerNormalizer.for_feature(features[0]).enroll(ENROLLED_SPEAKER, features)
+        return _speaker.enrol(self.pipeline, decoded, min_seconds)
 
     def adapted_to(self, speaker: SpeakerNormalizer) -> Predictor:
         """A predictor sharing this one's model that normalises with ``speaker``'s statistics.
@@ -348,15 +225,7 @@ class Predictor:
     def _adapt(self, features: Sequence[np.ndarray]) -> list[np.ndarray]:
         if not self.speaker_adapted:
             return list(features)
-        if self.speaker is None:
-            raise SERError(
-                f"{self.name} is speaker-adapted: enrol the speaker first (a few clips of their "
-                "voice: Predictor.enrolment, then adapted_to)"
-            )
-        try:
-            return [self.speaker.normalize(f, ENROLLED_SPEAKER) for f in features]
-        except ValueError as exc:
-            raise SERError(f"the enrolment does not fit this model: {exc}") from exc
+        return _speaker.normalize(self.speaker, features, self.name)
 
     # ------------------------------------------------------------------ core
     def predict_features(self, features: Sequence[np.ndarray]) -> np.ndarray:
@@ -369,11 +238,6 @@ class Predictor:
             batch_size=self.batch_size,
             device=self.device,
         )
-
-    def _window_average(self, frame: pd.DataFrame) -> np.ndarray:
-        """Window probabilities averaged, weighted by the audio each window covers."""
-        starts, ends = segment_bounds(frame)
-        return np.average(frame[self.labels].to_numpy(), axis=0, weights=ends - starts)
 
     def _row(self, proba: np.ndarray) -> dict[str, float]:
         return {label: float(p) for label, p in zip(self.labels, proba, strict=True)}
@@ -392,7 +256,7 @@ class Predictor:
         duration = len(signal) / self.pipeline.sample_rate
         if duration > self.long_audio_seconds:
             frame = self._window_probabilities(signal)
-            proba = self._window_average(frame)
+            proba = window_average(frame, self.labels)
             windows = len(frame)
         else:
             proba = self.predict_features([self.pipeline.featurize(signal)])[0]
@@ -452,43 +316,19 @@ class Predictor:
         store: FeatureCache | None
         store = cache if isinstance(cache, FeatureCache) else (FeatureCache() if cache else None)
         names = [os.fspath(p) for p in paths]
-        proba = np.zeros((len(names), len(self.labels)))
-        durations = np.zeros(len(names))
-        items: Any = range(0, len(names), self.batch_size)
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(names), desc=f"predicting ({self.name})", unit="file")
-        for start in items:
-            chunk = list(range(start, min(start + self.batch_size, len(names))))
-            feats: list[np.ndarray] = []
-            whole: list[int] = []
-            for i in chunk:
-                durations[i] = audio_info(names[i]).duration
-                if durations[i] > self.long_audio_seconds:
-                    pred = self.predict_file(names[i])
-                    proba[i] = list(pred.probabilities.values())
-                    continue
-                if store is not None:
-                    feats.append(self.pipeline.featurize_files([names[i]], cache=store)[0])
-                else:
-                    clip = read_audio(names[i], target_rate=self.pipeline.sample_rate)
-                    feats.append(self.pipeline.featurize(clip.signal, clip.sample_rate))
-                whole.append(i)
-            if whole:
-                proba[whole] = self.predict_features(feats)
-            if bar is not None:
-                bar.update(len(chunk))
-        if bar is not None:
-            bar.close()
-        return self._table(proba, segment_index(names, np.zeros(len(names)), durations))
-
-    def _table(self, proba: np.ndarray, index: pd.MultiIndex) -> pd.DataFrame:
-        """Probabilities ``(rows, labels)`` as a prediction table: columns labels, ``label``."""
-        frame = pd.DataFrame(proba, columns=self.labels, index=index)
-        frame["label"] = [self.labels[i] for i in proba.argmax(axis=1)] if len(frame) else []
-        return frame
+        proba, durations = file_probabilities(
+            self.pipeline,
+            self.predict_features,
+            lambda name: list(self.predict_file(name).probabilities.values()),
+            names,
+            len(self.labels),
+            long_audio_seconds=self.long_audio_seconds,
+            batch_size=self.batch_size,
+            store=store,
+            progress=f"predicting ({self.name})" if progress else None,
+        )
+        index = segment_index(names, np.zeros(len(names)), durations)
+        return probability_table(proba, self.labels, index)
 
     def _window_probabilities(
         self,
@@ -498,18 +338,17 @@ class Predictor:
         progress: ProgressCallback | None = None,
         file: str = "",
     ) -> pd.DataFrame:
-        windows = self.pipeline.windows(
-            signal, win_dur or self.window_seconds, hop_dur or self.hop_seconds
+        return window_probabilities(
+            self.pipeline,
+            self.predict_features,
+            self.labels,
+            signal,
+            win_dur or self.window_seconds,
+            hop_dur or self.hop_seconds,
+            batch_size=self.batch_size,
+            progress=progress,
+            file=file,
         )
-        proba = np.zeros((len(windows), len(self.labels)))
-        for start in range(0, len(windows), self.batch_size):
-            chunk = windows[start : start + self.batch_size]
-            feats = [self.pipeline.featurize(w.signal) for w in chunk]
-            proba[start : start + len(chunk)] = self.predict_features(feats)
-            if progress is not None:
-                progress(start + len(chunk), len(windows))
-        index = segment_index(file, [w.start for w in windows], [w.end for w in windows])
-        return self._table(proba, index)
 
     def predict_windows(
         self,
@@ -542,232 +381,6 @@ class Predictor:
         limits = AudioLimits(max_duration=MAX_WINDOWED_SECONDS)
         clip = self._clip(np.asarray(signal), sample_rate, limits)
         return self._window_probabilities(clip.signal, win_dur, hop_dur, progress, file)
-
-    def analyse(
-        self,
-        source: Any,
-        sample_rate: int | None = None,
-        *,
-        explain: bool = True,
-        windows: bool | None = None,
-        spectrogram: bool = True,
-        target: str | int | None = None,
-        progress: ProgressCallback | None = None,
-        limits: AudioLimits = DEFAULT_LIMITS,
-        on_prediction: Callable[[Prediction], None] | None = None,
-    ) -> Analysis:
-        """Prediction, explanation, window table and display spectrogram of one clip, in one
-        pass: the audio is decoded and validated once, featurised once and run through the
-        model once (the explanation's forward pass gives the probabilities, so the label and
-        its explanation come from the same run, on the same runtime).
-
-        Args:
-            source: an :class:`~ser_core.audio.AudioClip` from :func:`read_audio` (taken as
-                validated: only resampled when its rate differs), a signal (with
-                ``sample_rate``), a path, bytes or a file object (an upload).
-            sample_rate: rate of an array ``source``.
-            explain: compute the explanation of the predicted label (or of ``target``).
-            windows: ``True``: also the window table (windows of ``window_seconds`` every
-                ``hop_seconds``); ``None`` (default): only for clips longer than
-                ``long_audio_seconds``, whose prediction is that table's weighted average;
-                ``False``: no table returned.
-            spectrogram: compute the display log-mel.
-            target: the class to explain (label or index); default: the predicted one.
-            progress: called as ``progress(done, total)`` after each batch of windows.
-            limits: the validation limits of a source that is not yet an ``AudioClip``.
-            on_prediction: called with the prediction as soon as the model has given it, before
-                the explanation and the spectrogram are finished (a page shows the label
-                first; it is the same prediction the analysis returns).
-
-        Raises:
-            AudioInputError: unusable audio; ValueError: an unknown target label.
-        """
-        started = time.perf_counter()
-        clip = self._analysis_clip(source, sample_rate, limits)
-        signal, duration = clip.signal, clip.duration
-        index = self._target_index(target)
-        long = duration > self.long_audio_seconds
-        table = None
-        if long or windows:
-            # One windowing, one window length: the timeline and a long clip's label share it.
-            table = self._window_probabilities(
-                signal, progress=progress, file=segment_file(clip.source)
-            )
-        result: Explanation | None = None
-        predictions: list[Prediction] = []
-
-        def predicted(proba: np.ndarray) -> None:
-            predictions.append(
-                Prediction(
-                    label=self.labels[int(np.argmax(proba))],
-                    probabilities=self._row(proba),
-                    latency=time.perf_counter() - started,
-                    duration=duration,
-                    windows=len(table) if long and table is not None else 1,
-                    source=clip.source,
-                )
-            )
-            if on_prediction is not None:
-                on_prediction(predictions[0])
-
-        if long:
-            assert table is not None
-            proba = self._window_average(table)
-            predicted(proba)
-            if explain:  # the map needs the whole clip: one more pass, explaining that label
-                chosen = int(np.argmax(proba)) if index is None else index
-                result = self._explain_clip(signal, duration, chosen, classify=False)[1]
-        elif explain:
-            given, result = self._explain_clip(signal, duration, index, on_probabilities=predicted)
-            assert given is not None and predictions
-        else:
-            predicted(self.predict_features([self.pipeline.featurize(signal)])[0])
-        prediction = predictions[0]
-        if result is not None:
-            result = dataclasses.replace(result, prediction=prediction)
-        return Analysis(
-            clip=clip,
-            prediction=prediction,
-            explanation=result,
-            windows=table if (windows or (windows is None and long)) else None,
-            spectrogram=self._spectrogram(signal) if spectrogram else None,
-        )
-
-    def explain(
-        self, signal: np.ndarray, sample_rate: int, target: str | int | None = None
-    ) -> Explanation:
-        """The model's explanation map for one signal (:meth:`analyse` without the rest).
-
-        Args:
-            signal: the audio (any rate; validated and resampled).
-            sample_rate: its rate in Hz.
-            target: the class to explain (label or index); default: the predicted class.
-
-        Returns:
-            An :class:`Explanation` whose ``times`` place the map's last axis on the audio,
-            carrying the prediction of the same model pass. Models with ``encode_signal`` and
-            ``explain_encoding`` (pretrained-encoder heads) are explained through them: a
-            ``"time"`` map over the encoder's frames.
-
-        Raises:
-            AudioInputError: unusable audio; ValueError: an unknown target label.
-        """
-        analysis = self.analyse(
-            np.asarray(signal), sample_rate, windows=False, spectrogram=False, target=target
-        )
-        assert analysis.explanation is not None
-        return analysis.explanation
-
-    # ------------------------------------------------------------------ analysis helpers
-    def _analysis_clip(self, source: Any, sample_rate: int | None, limits: AudioLimits) -> Any:
-        """The clip at the model's rate, decoded and validated once."""
-        rate = self.pipeline.sample_rate
-        if isinstance(source, AudioClip):  # read_audio validated it: resample at most
-            if source.sample_rate == rate:
-                return source
-            signal = resample(source.signal, source.sample_rate, rate).astype(np.float32)
-            return dataclasses.replace(source, signal=signal, sample_rate=rate)
-        if isinstance(source, np.ndarray):
-            return self._clip(source, sample_rate, limits)
-        if sample_rate is not None:
-            raise TypeError("sample_rate is only for numpy arrays (files carry their own rate)")
-        clip = self._clip(source, None, limits)
-        return dataclasses.replace(clip, source=os.fspath(source)) if _is_path(source) else clip
-
-    def _target_index(self, target: str | int | None) -> int | None:
-        if target is None:
-            return None
-        if isinstance(target, str):
-            if target not in self.labels:
-                raise ValueError(f"unknown label {target!r}; the model has {self.labels}")
-            return self.labels.index(target)
-        return int(target)
-
-    def _explain_clip(
-        self,
-        signal: np.ndarray,
-        duration: float,
-        index: int | None,
-        classify: bool = True,
-        on_probabilities: Callable[[np.ndarray], None] | None = None,
-    ) -> tuple[np.ndarray | None, Explanation]:
-        """Probabilities (C,) and the explanation of one clip from one model pass.
-
-        ``index`` None explains the predicted class. A model with ``encode_signal`` (a frozen
-        pretrained-encoder head) runs its encoder once, with attention maps, and returns the
-        probabilities of that run; other models are featurised once, classified, then
-        explained on the same input (their ``explain`` has no probabilities to give back;
-        ``classify=False``, for a long clip labelled by its windows, skips that: None).
-        ``on_probabilities`` receives them as soon as they exist, before the explanation.
-        """
-        method = str(self.model.explanation_for(self.model.config))
-        # A speaker-adapted model is explained on the normalised features it classified.
-        encode = None if self.speaker_adapted else getattr(self.model, "encode_signal", None)
-        if callable(encode):  # label first, then the explanation from the same encoder run
-            encoding = encode(signal)
-            proba = np.asarray(encoding.probabilities, dtype=np.float64)
-            if on_probabilities is not None:
-                on_probabilities(proba)
-            result = self.model.explain_encoding(encoding, target=index)
-            chosen = int(np.argmax(proba)) if index is None else index
-            return proba, Explanation(
-                map=np.asarray(result.frame_map, dtype=np.float32),
-                kind="time",
-                times=np.asarray(result.times, dtype=np.float64),
-                label=self.labels[chosen],
-                method=method,
-                duration=duration,
-            )
-        feature = self._adapt([self.pipeline.featurize(signal)])[0]
-        proba = None
-        if classify or index is None:
-            proba = predict_features(
-                self.model, self.pipeline, [feature], batch_size=1, device=self.device
-            )[0]
-            if on_probabilities is not None:
-                on_probabilities(np.asarray(proba, dtype=np.float64))
-        chosen = int(np.argmax(proba)) if index is None else index
-        if self._torch:
-            x, lengths = self.pipeline.collate([feature], self.device)
-            maps = self.model.explain(x, lengths, target=chosen)
-        else:
-            maps = self.model.explain(feature[None].astype(np.float64), None, target=chosen)
-        values = np.asarray(maps, dtype=np.float32)[0]
-        kind = self._explanation_kind(values)
-        times = None if kind == "feature" else self.pipeline.times(values.shape[-1], duration)
-        names = None
-        if kind == "feature":
-            try:
-                names = feature_names(self.feature_config)
-            except ValueError:
-                names = None
-        return None if proba is None else np.asarray(proba, dtype=np.float64), Explanation(
-            map=values,
-            kind=kind,
-            times=times,
-            label=self.labels[chosen],
-            method=method,
-            duration=duration,
-            feature_names=names,
-        )
-
-    def _spectrogram(self, signal: np.ndarray) -> Spectrogram:
-        """The display log-mel (default :class:`LogMelConfig`), so pages import no features."""
-        config = LogMelConfig()
-        values = extract(config, signal, self.pipeline.sample_rate)
-        return Spectrogram(values=values, times=np.asarray(frame_times(config, values.shape[1])))
-
-    def _explanation_kind(self, values: np.ndarray) -> str:
-        spec = self.pipeline.spec
-        if spec.kind == "image":
-            return "image"
-        if self.pipeline.time_axis is None:
-            return "feature"
-        return "time" if values.ndim == 1 else "time-frequency"
-
-
-def _is_path(source: Any) -> bool:
-    return isinstance(source, str | os.PathLike)
 
 
 def load_predictor(

@@ -20,6 +20,7 @@ import pytest
 import torch
 from tiny_whisper import save_tiny_whisper
 
+import ser_core.encoders._whisper_load as whisper_load
 from ser_core.encoders import (
     CT2Model,
     EncoderOutput,
@@ -30,7 +31,6 @@ from ser_core.encoders import (
     load_whisper_encoder,
     whisper_log_mel,
 )
-from ser_core.encoders import whisper as whisper_module
 from ser_core.encoders.ct2 import PackagedFile, locate_packaged_files
 from ser_core.encoders.whisper import (
     WHISPER_SOURCES,
@@ -359,7 +359,7 @@ def test_conversion_is_cached(name: str, monkeypatch: pytest.MonkeyPatch) -> Non
     def no_packages(*_: object) -> None:
         raise AssertionError("a cached encoder must not read the CT2 packages again")
 
-    monkeypatch.setattr(whisper_module, "locate_packaged_files", no_packages)
+    monkeypatch.setattr(whisper_load, "locate_packaged_files", no_packages)
     start = time.perf_counter()
     again = load_whisper_encoder(name)
     print(f"\n{name}: cached load {time.perf_counter() - start:.3f} s")

@@ -71,25 +71,22 @@ from torch import Tensor, nn
 
 from ser_core.errors import CheckpointError
 from ser_core.features.config import FeatureConfig, WaveformConfig
-from ser_core.features.encoder_states import (
-    EncoderSpec,
-    cached_encoder,
-    encoder_spec,
-    select_states,
-)
+from ser_core.features.encoder_states import EncoderSpec, cached_encoder
 
 from ._base import SERModel
 from ._config import ModelConfig
 from ._encoder_head import EncoderHead, PretrainedSERConfig, SignalEncoding, SignalExplanation
-from ._explain import attention_rollout, input_x_gradient, resample_time
-from ._layers import lengths_to_mask, valid_lengths
-from ._pooling import (
-    AttentiveStatisticsPooling,
-)
+
+# Encoder runs and explanations live in a mixin, build-time helpers in a sibling module; the
+# names this module has always offered (attention_rollout included) still import from here.
+from ._encoder_run import EncoderRunMixin
+from ._encoder_setup import _encoder_version, _resolve_encoder, _top_layers
+from ._explain import attention_rollout
+from ._layers import valid_lengths
 from ._registry import register_model
 
 if TYPE_CHECKING:
-    from ser_core.encoders import EncoderOutput, SpeechEncoder
+    from ser_core.encoders import SpeechEncoder
 
 __all__ = [
     "EncoderHead",
@@ -113,7 +110,7 @@ REFERENCE = (
 )
 
 
-class PretrainedSER(SERModel):
+class PretrainedSER(EncoderRunMixin, SERModel):
     """A pretrained speech encoder's hidden states → the shared head (see the module docstring)."""
 
     input_kind = "states"
@@ -304,55 +301,6 @@ class PretrainedSER(SERModel):
         return x, lens
 
     # ------------------------------------------------------------------ forward
-    def encoder_output(
-        self, x: Tensor, lengths: Tensor | None, output_attentions: bool = False
-    ) -> EncoderOutput:
-        """Run the inner encoder on waveforms ``(B, T)`` (fine-tune mode).
-
-        wav2vec2-style encoders without attention masks (group-norm models such as
-        wav2vec2-base) see each clip alone, so padding never changes a clip's states.
-        """
-        from ser_core.encoders import EncoderOutput, HFSpeechEncoder
-
-        encoder = self.encoder
-        if encoder is None:
-            raise ValueError("this model takes encoder states; it has no encoder inside")
-        n = x.shape[0]
-        sizes = [x.shape[1]] * n if lengths is None else [int(v) for v in lengths]
-        clips = [x[i, : sizes[i]] for i in range(n)]
-        device = x.device
-        if isinstance(encoder, HFSpeechEncoder) and not encoder.uses_attention_mask and n > 1:
-            outs = [self._run_encoder([clip], device, output_attentions) for clip in clips]
-            steps = max(o.hidden_states.shape[2] for o in outs)
-            states = outs[0].hidden_states.new_zeros(
-                n, outs[0].hidden_states.shape[1], steps, outs[0].hidden_states.shape[3]
-            )
-            for i, o in enumerate(outs):
-                states[i, :, : o.hidden_states.shape[2]] = o.hidden_states[0]
-            attentions = None
-            if output_attentions:
-                attentions = tuple(
-                    torch.cat(
-                        [
-                            nn.functional.pad(
-                                o.attentions[layer],  # type: ignore[index]
-                                (0, steps - o.hidden_states.shape[2]) * 2,
-                            )
-                            for o in outs
-                        ]
-                    )
-                    for layer in range(encoder.num_layers)
-                )
-            return EncoderOutput(states, torch.cat([o.lengths for o in outs]), attentions)
-        return self._run_encoder(clips, device, output_attentions)
-
-    def _run_encoder(
-        self, clips: Sequence[Tensor], device: torch.device, output_attentions: bool
-    ) -> EncoderOutput:
-        assert self.encoder is not None
-        inputs, input_lengths = self.encoder.prepare(clips)
-        return self.encoder(inputs.to(device), input_lengths.to(device), output_attentions)
-
     def _states(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
         """Head input ``(B, L, D, T)`` and frame lengths from the model's input."""
         if self.input_kind == "states":
@@ -361,24 +309,6 @@ class PretrainedSER(SERModel):
             return x, lengths
         out = self.encoder_output(x, lengths)
         return self._head_input(out), out.lengths
-
-    def _tuned_states(
-        self, x: Tensor, lengths: Tensor | None, output_attentions: bool = False
-    ) -> tuple[Tensor, tuple[Tensor, ...] | None]:
-        """``finetune_from_cache``: the cached states ``x`` (B, S, D, T) followed by states
-        ``k+1..L`` recomputed from state ``k`` by the model's layers; and their attentions."""
-        from ser_core.encoders import WhisperEncoderWrapper
-
-        assert isinstance(self.encoder, WhisperEncoderWrapper)
-        start = x[:, self.input_indices.index(self.first_tuned_state)].transpose(1, 2)
-        top, attentions = self.encoder.run_layers(
-            start.contiguous(), self.first_tuned_state, lengths, output_attentions
-        )
-        return torch.cat([x, top.transpose(2, 3)], dim=1), attentions
-
-    def _head_input(self, out: EncoderOutput) -> Tensor:
-        """The mixed hidden states of an encoder run, time last: ``(B, L, D, T)``."""
-        return out.hidden_states[:, self.state_indices].transpose(2, 3)
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         states, frame_lengths = self._states(x, lengths)
@@ -403,173 +333,6 @@ class PretrainedSER(SERModel):
         if not self.has_fixed_summary:
             return super().forward_summary(summary)
         return self.head.mlp(self.head.embed_statistics(summary))
-
-    # ------------------------------------------------------------------ explanation
-    def frame_relevance(
-        self,
-        states: Tensor,
-        lengths: Tensor | None = None,
-        target: int | Sequence[int] | None = None,
-    ) -> Tensor:
-        """How much each frame of the head's input drives the prediction → (B, T), sums to 1.
-
-        With attentive pooling these are the pooling weights; with plain statistics (uniform
-        weights, which say nothing) the input × gradient of the target class's logit, summed
-        over layers and dimensions (Shrikumar et al. 2016).
-
-        Args:
-            states: head input ``(B, L, D, T)``.
-            lengths: valid frames per item.
-            target: class per item for the gradient (default: the predicted class).
-        """
-        if isinstance(self.head.pool, AttentiveStatisticsPooling):
-            with torch.no_grad():
-                return self.head.embed(states, lengths)[1].float()
-        saliency = input_x_gradient(
-            lambda s: self.forward_head(self.head.embed(s, lengths)[0]), states, target
-        ).sum(dim=(1, 2))
-        if lengths is not None:
-            saliency = saliency * lengths_to_mask(lengths, saliency.shape[1]).to(saliency.dtype)
-        return (saliency / saliency.sum(dim=1, keepdim=True).clamp_min(1e-12)).float()
-
-    def _explain_maps(
-        self, x: Tensor, lengths: Tensor | None, target: int | Sequence[int] | None
-    ) -> Tensor:
-        """States in: :meth:`frame_relevance` over the frames (B, T). Waveforms in: the relevance
-        carried back to the input frames by attention rollout, stretched over the samples."""
-        if self.input_kind == "states":
-            if self.from_cache:
-                with torch.no_grad():
-                    x = self._tuned_states(x, lengths)[0]
-            return self.frame_relevance(x, lengths, target)
-        with torch.no_grad():
-            out = self.encoder_output(x, lengths, output_attentions=True)
-        relevance = self.frame_relevance(self._head_input(out), out.lengths, target)
-        frame_map = self._rollout_map(relevance, out.attentions)
-        return resample_time(frame_map, out.lengths, lengths, x.shape[-1])
-
-    def _mixed_rollout(self, attentions: Sequence[Tensor] | None) -> Tensor:
-        """``Σ_l α_l R_l`` (B, T', T'): the attention rollout after every hidden state the head
-        mixes, weighted by the head's layer weights (R_0 = identity for the embedding output)."""
-        if not attentions:
-            raise ValueError("the encoder returned no attention maps")
-        with torch.no_grad():
-            rollouts = attention_rollout(attentions)
-            alphas = self.head.layer_weights().float()
-            mixed = sum(
-                alpha * rollouts[index]
-                for alpha, index in zip(alphas, self.state_indices, strict=True)
-            )
-        assert isinstance(mixed, Tensor)
-        return mixed
-
-    def _rollout_map(self, relevance: Tensor, attentions: Sequence[Tensor] | None) -> Tensor:
-        """Per-frame relevance at the head's input (B, T') carried back to the input frames
-        through the mixed rollout → (B, T')."""
-        mixed = self._mixed_rollout(attentions)
-        return torch.bmm(relevance.float().unsqueeze(1), mixed).squeeze(1)
-
-    def explain_signal(
-        self, signal: np.ndarray | Tensor, target: int | None = None
-    ) -> SignalExplanation:
-        """Attention rollout × frame relevance over the encoder frames of one 16 kHz clip:
-        :meth:`encode_signal` then :meth:`explain_encoding` (one encoder run).
-
-        Args:
-            signal: mono 16 kHz samples.
-            target: class to explain (default: the predicted one); only gradient-based relevance
-                depends on it.
-
-        Raises:
-            AudioInputError: unusable signal.
-        """
-        return self.explain_encoding(self.encode_signal(signal), target)
-
-    def encode_signal(self, signal: np.ndarray | Tensor) -> SignalEncoding:
-        """One encoder run over a clip, with attention maps: the head's input states, the
-        rollout of every piece and the class probabilities (the label is known from here on;
-        :meth:`explain_encoding` finishes the explanation without running the encoder again).
-
-        Works in every mode: a frozen head runs the per-process cached encoder on the clip (with
-        attention maps) and reads the states as the ``encoder_states`` feature stores them (same
-        layers, same float16 rounding); with ``finetune_from_cache`` the model's own layers then
-        recompute the states above ``k``, and their attention replaces the cached encoder's in
-        the rollout. Clips longer than 30 s are encoded in consecutive 30 s
-        windows, as Whisper encodes them anyway; each window's rollout stays inside the window
-        (for wav2vec2-style encoders, which see a long clip whole in the feature, this is an
-        approximation that keeps the attention maps' memory bounded).
-
-        Raises:
-            AudioInputError: unusable signal.
-        """
-        from ser_core.encoders.base import as_signal
-
-        was_training = self.training
-        self.eval()
-        try:
-            reference = next(self.parameters())
-            encoder = self.get_encoder()
-            samples = as_signal(signal, encoder.min_samples)
-            window = int(getattr(encoder, "max_mel_frames", 3000)) * 160  # 30 s
-            pieces = [samples[i : i + window] for i in range(0, samples.numel(), window)]
-            pieces = [p for p in pieces if p.numel() >= encoder.min_samples]
-            states_parts, rollouts = [], []
-            with torch.no_grad():
-                for piece in pieces:
-                    attentions: Sequence[Tensor] | None
-                    if self.input_kind == "waveform":
-                        out = self.encoder_output(
-                            piece.view(1, -1).to(reference.device), None, True
-                        )
-                        states_parts.append(self._head_input(out))
-                        attentions = out.attentions
-                    else:
-                        out = encoder.encode_batch([piece], output_attentions=True)
-                        array = select_states(self.config.states_config(), out.clip(0))
-                        cached = torch.from_numpy(array).to(reference).unsqueeze(0)
-                        attentions = out.attentions
-                        if self.from_cache:
-                            cached, own = self._tuned_states(cached, None, True)
-                            k = self.first_tuned_state
-                            attentions = (*(out.attentions or ())[:k], *(own or ()))
-                        states_parts.append(cached)
-                    rollouts.append(self._mixed_rollout(attentions)[0])
-                states = torch.cat(states_parts, dim=-1)
-                probabilities = torch.softmax(
-                    self.forward_head(self.head.embed(states, None)[0]), -1
-                )
-        finally:
-            self.train(was_training)
-        return SignalEncoding(
-            states=states, rollouts=rollouts, probabilities=probabilities[0].float().cpu().numpy()
-        )
-
-    def explain_encoding(
-        self, encoding: SignalEncoding, target: int | None = None
-    ) -> SignalExplanation:
-        """The explanation of an :meth:`encode_signal` run: the head's frame relevance for
-        ``target`` (default: the predicted class) carried back through each piece's rollout."""
-        was_training = self.training
-        self.eval()
-        try:
-            relevance = self.frame_relevance(encoding.states, None, target)[0]
-            segments, start = [], 0
-            for mixed in encoding.rollouts:
-                stop = start + mixed.shape[0]
-                segments.append(relevance[start:stop] @ mixed)
-                start = stop
-            frame_map = torch.cat(segments).clamp_min(0)
-        finally:
-            self.train(was_training)
-        return SignalExplanation(
-            frame_map=(frame_map / frame_map.max().clamp_min(1e-12)).cpu().numpy(),
-            head_map=(relevance / relevance.max().clamp_min(1e-12)).cpu().numpy(),
-            times=self.frame_times(frame_map.shape[0]),
-            frames_per_second=self.frames_per_second,
-            probabilities=encoding.probabilities,
-            labels=self.labels,
-            layer_weights=self.head.layer_weights().detach().float().cpu().numpy(),
-        )
 
     # ------------------------------------------------------------------ persistence
     def _saved_keys(self) -> list[str]:
@@ -600,82 +363,6 @@ class PretrainedSER(SERModel):
         if self.encoder is None:
             return iter(())
         return ((name, self.encoder.get_submodule(name)) for name in self._trainable_modules)
-
-
-# ---------------------------------------------------------------------------- helpers
-def _resolve_encoder(config: PretrainedSERConfig) -> EncoderSpec | None:
-    """Fill ``encoder_layers`` / ``encoder_dim`` from the encoder's spec (checking given ones).
-
-    A frozen head whose ``hf:`` encoder is not available locally can still be built (and loaded)
-    from the sizes saved in its config; without them the error says what is missing.
-    """
-    try:
-        spec: EncoderSpec | None = encoder_spec(config.encoder, config.allow_download)
-    except CheckpointError:
-        frozen = (
-            config.features == "encoder_states"
-            and not config.finetune_from_cache
-            and config.encoder.startswith("hf:")
-        )
-        if frozen and config.encoder_layers and config.encoder_dim:
-            return None
-        raise
-    assert spec is not None
-    for field_name, actual in (
-        ("encoder_layers", spec.num_layers),
-        ("encoder_dim", spec.hidden_size),
-    ):
-        given = getattr(config, field_name)
-        if given is not None and given != actual:
-            raise ValueError(f"{field_name}={given} does not match {config.encoder} ({actual})")
-        setattr(config, field_name, actual)
-    if config.finetune_layers > spec.num_layers:
-        raise ValueError(
-            f"finetune_layers={config.finetune_layers} exceeds the {spec.num_layers} layers of "
-            f"{config.encoder}"
-        )
-    if config.finetune_from_cache and spec.family != "whisper":
-        raise ValueError(
-            f"finetune_from_cache supports Whisper encoders only; {config.encoder} is a "
-            f"{spec.family} encoder (use finetune_layers without finetune_from_cache)"
-        )
-    return spec
-
-
-def _top_layers(encoder: SpeechEncoder, count: int) -> list[str]:
-    """Submodule names (relative to the encoder wrapper) of its top ``count`` layers, plus
-    Whisper's final LayerNorm (which the wrapper applies to the last hidden state)."""
-    if count == 0:
-        return []
-    from ser_core.encoders import WhisperEncoderWrapper
-
-    if isinstance(encoder, WhisperEncoderWrapper):
-        total = len(encoder.encoder.layers)
-        return [f"encoder.layers.{i}" for i in range(total - count, total)] + ["encoder.layer_norm"]
-    stacks = [
-        name
-        for name, module in encoder.named_modules()
-        if isinstance(module, nn.ModuleList)
-        and len(module) == encoder.num_layers
-        and name.rsplit(".", 1)[-1] in ("layers", "layer")
-    ]
-    if not stacks:
-        raise CheckpointError(f"cannot find the transformer layers of {encoder.name}")
-    stack = stacks[0]
-    # The final LayerNorm of "stable layer norm" models is left frozen: depending on the
-    # transformers release it is or is not applied to the last entry of hidden_states.
-    return [f"{stack}.{i}" for i in range(encoder.num_layers - count, encoder.num_layers)]
-
-
-def _encoder_version(name: str) -> str:
-    """``dist==version`` of the package a packaged encoder's weights came from ('' for hf:)."""
-    try:
-        from ser_core.encoders import WHISPER_SOURCES
-
-        source = WHISPER_SOURCES.get(name)
-        return source.installed() if source is not None else ""
-    except Exception:  # the version is informative only
-        return ""
 
 
 def _build(

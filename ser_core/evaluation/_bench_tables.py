@@ -1,0 +1,229 @@
+"""The benchmark's markdown tables: results, generalisation, validation, candidates, probes.
+
+Pure functions of the rows :mod:`ser_core.evaluation._bench_sources` builds (and of two optional
+text files in ``benchmarks/results``); :mod:`ser_core.evaluation.benchmark` assembles them into
+the page and the README blocks (and re-exports the public names).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ser_core.errors import SERError
+from ser_core.scoring.report import markdown_table
+
+__all__ = [
+    "CANDIDATES_FILE",
+    "PROBE_STUDY_FILE",
+    "render_generalisation_table",
+    "render_readme_table",
+    "render_validation_table",
+]
+
+#: The default model's candidates, compared on validation UA by
+#: ``benchmarks/train_shipped.py --candidates`` (a text table: ``candidate val_ua``).
+CANDIDATES_FILE = "default-candidates.txt"
+#: Leave-one-corpus-out linear-probe study of clip representations
+#: (``benchmarks/loco_fusion.py``: ``representation, corpus, n, classes, chance, ua, wa``).
+PROBE_STUDY_FILE = "loco-fusion.csv"
+
+_CORPUS_TITLES = {
+    "emodb": "EMO-DB",
+    "ravdess": "RAVDESS",
+    "tess": "TESS",
+    "emovo": "EMOVO",
+    "casia": "CASIA",
+    "aesdd": "AESDD",
+    "nemo": "nEMO",
+}
+
+
+def render_validation_table(rows: pd.DataFrame) -> str:
+    """The validation UA of every cross-validation run (the README's ``validation`` block)."""
+    if rows.empty:
+        return "No committed cross-validation runs yet."
+    body = [
+        [
+            _CORPUS_TITLES.get(r["corpus"], r["corpus"]),
+            f"`{r['name']}`",
+            r["model"],
+            r["protocol"],
+            r["folds"],
+            r["speed_perturb"],
+            f"{r['val_ua']:.1f}",
+            f"{r['val_ua_min']:.1f}–{r['val_ua_max']:.1f}",
+        ]
+        for _, r in rows.iterrows()
+    ]
+    header = [
+        "corpus",
+        "run",
+        "model",
+        "protocol",
+        "folds",
+        "speed copies",
+        "validation UA (mean of folds)",
+        "range over folds",
+    ]
+    return (
+        markdown_table(header, body)
+        + "\n\nValidation UA in %: UA on each fold's validation speakers (held out from its"
+        " training and distinct from its test speakers), averaged over the folds with equal"
+        " weight; from `val_ua` in `benchmarks/results/<run>/folds.csv`."
+    )
+
+
+def _candidates_table(results: str | Path | None) -> str | None:
+    path = Path(results) / CANDIDATES_FILE if results is not None else None
+    if path is None or not path.exists():
+        return None
+    try:
+        table = pd.read_csv(path, sep=r"\s+", comment="#")
+    except (OSError, ValueError) as exc:
+        raise SERError(f"cannot read {path}: {exc}") from exc
+    if not {"candidate", "val_ua"} <= set(table.columns):
+        raise SERError(f"{path}: expected the columns 'candidate' and 'val_ua'")
+    return markdown_table(
+        ["candidate", "validation UA"],
+        [[f"`{r['candidate']}`", f"{100 * float(r['val_ua']):.1f}"] for _, r in table.iterrows()],
+    )
+
+
+def _probe_study_table(results: str | Path | None) -> str | None:
+    """One row per representation: the probe's UA on each held-out corpus, mean and lowest."""
+    path = Path(results) / PROBE_STUDY_FILE if results is not None else None
+    if path is None or not path.exists():
+        return None
+    try:
+        study = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise SERError(f"cannot read {path}: {exc}") from exc
+    needed = {"representation", "corpus", "ua"}
+    if not needed <= set(study.columns):
+        raise SERError(f"{path}: expected the columns {', '.join(sorted(needed))}")
+    corpora = sorted(study["corpus"].unique())
+    body = []
+    for name, run in study.groupby("representation", sort=False):
+        ua = run.set_index("corpus")["ua"]
+        cells = [f"{ua[c]:.1f}" if c in ua else "" for c in corpora]
+        body.append([f"`{name}`", *cells, f"**{ua.mean():.1f}**", f"{ua.min():.1f}"])
+    header = ["representation", *[_CORPUS_TITLES.get(c, c) for c in corpora], "mean", "lowest"]
+    return markdown_table(header, body)
+
+
+def _metric_cell(row: pd.Series, metric: str) -> str:
+    return f"{row[metric]:.1f} [{row[f'{metric}_low']:.1f}, {row[f'{metric}_high']:.1f}]"
+
+
+def _split_cell(row: pd.Series) -> str:
+    kind = "speaker-independent" if row["speaker_independent"] else "speaker-dependent"
+    return f"{row['protocol']} ({kind})"
+
+
+def _minutes(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "–"
+    return f"{float(value) / 60:.1f}"
+
+
+def _results_table(rows: pd.DataFrame) -> str:
+    rows = rows[rows["protocol"] != "loco"]  # their own table: render_generalisation_table
+    ordered = rows.sort_values(["corpus", "kind", "ua"], ascending=[True, True, False])
+    body = [
+        [
+            _CORPUS_TITLES.get(r["corpus"], r["corpus"]),
+            f"`{r['name']}`",
+            r["model"],
+            r["classes"],
+            _split_cell(r),
+            r["n"],
+            _metric_cell(r, "ua"),
+            _metric_cell(r, "wa"),
+            _metric_cell(r, "weighted_f1"),
+        ]
+        for _, r in ordered.iterrows()
+    ]
+    header = ["corpus", "source", "model", "classes", "split", "n", "UA", "WA", "weighted F1"]
+    return markdown_table(header, body)
+
+
+def render_generalisation_table(rows: pd.DataFrame, names: Sequence[str] | None = None) -> str:
+    """Leave-one-corpus-out runs (those in ``names``, default all): per held-out corpus UA (over
+    its own classes) beside chance, then the mean and the lowest corpus of each run."""
+    loco = rows[(rows["protocol"] == "loco") & ~rows["adapted"].astype(bool)] if len(rows) else rows
+    if names is not None and len(loco):
+        loco = loco[loco["name"].isin(list(names))]
+    if loco.empty:
+        return "No leave-one-corpus-out run committed yet."
+    body = []
+    for name, run in loco.groupby("name", sort=True):
+        for _, r in run.sort_values("corpus").iterrows():
+            language = r.get("language", "")
+            body.append(
+                [
+                    f"`{name}`",
+                    _CORPUS_TITLES.get(r["corpus"], r["corpus"]),
+                    language,
+                    r["classes"],
+                    f"{100 / r['classes']:.1f}",
+                    r["n"],
+                    _metric_cell(r, "ua"),
+                    _metric_cell(r, "wa"),
+                    _metric_cell(r, "weighted_f1"),
+                ]
+            )
+        worst = run.loc[run["ua"].idxmin()]
+        lowest = f"{_CORPUS_TITLES.get(worst['corpus'], worst['corpus'])} {worst['ua']:.1f}"
+        body.append(
+            [
+                f"`{name}`",
+                "**mean**",
+                "",
+                "",
+                f"{float(np.mean(100 / run['classes'])):.1f}",
+                int(run["n"].sum()),
+                f"**{run['ua'].mean():.1f}** (lowest: {lowest})",
+                f"{run['wa'].mean():.1f}",
+                f"{run['weighted_f1'].mean():.1f}",
+            ]
+        )
+    header = [
+        "run",
+        "held-out corpus",
+        "language",
+        "classes",
+        "chance UA",
+        "n",
+        "UA",
+        "WA",
+        "weighted F1",
+    ]
+    return (
+        markdown_table(header, body)
+        + "\n\nEach row trains on the other corpora and tests on every utterance of the held-out "
+        "one (speakers, studio and often language never heard), scored over that corpus's own "
+        "classes (the argmax restricted to them; utterances of classes the model does not have, "
+        "such as RAVDESS's calm and EMO-DB's boredom for the seven shared classes, are left out); "
+        "UA, WA, weighted F1 in % with 95 % bootstrap intervals over utterances. The mean weighs "
+        "every corpus the same."
+    )
+
+
+def render_readme_table(rows: pd.DataFrame) -> str:
+    """The README's results table (plain rows only: speaker-adapted rows are left out)."""
+    if rows.empty:
+        return "No committed predictions yet."
+    plain = rows[~rows["adapted"].astype(bool)]
+    return (
+        _results_table(plain)
+        + "\n\nUA = unweighted average recall (macro), WA = accuracy, in %, with 95 % bootstrap"
+        " intervals over utterances. `checkpoint` rows are the shipped models on their held-out"
+        " test set; cross-validation rows pool every fold's held-out predictions. Details,"
+        " breakdowns and the published numbers beside them: [docs/benchmark.md]"
+        "(docs/benchmark.md)."
+    )

@@ -40,7 +40,6 @@ __all__ = [
 ]
 
 
-
 def checkpoint_names() -> list[str]:
     """Available checkpoint names, ``default`` first, then alphabetical.
 

@@ -16,7 +16,6 @@ from ser_core.training.config import TrainConfig
 __all__ = ["model_card", "write_model_card"]
 
 
-
 def _pct(value: Any) -> str:
     return f"{100 * float(value):.1f} %" if isinstance(value, int | float) else "–"
 

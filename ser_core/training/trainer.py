@@ -26,27 +26,21 @@ Determinism: Python, numpy and torch are seeded from ``config.seed`` before the 
 and every random draw of the run (shuffling, crops, SpecAugment, waveform augmentation) comes from
 generators seeded from it. On CPU two runs with the same config give the same weights (up to
 torch's own non-deterministic kernels, which CPU training here does not use).
+
+This module runs the folds (:func:`train_folds`) and the one-split entry point (:func:`train`);
+one run on one split is :mod:`ser_core.training._run`, its seeding, refit and speaker adaptation
+:mod:`ser_core.training._run_helpers`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from ser_core.data import Split, oversample, undersample
-from ser_core.errors import SERError
-from ser_core.features import AugmentConfig
-from ser_core.models import is_torch_model
-from ser_core.pipeline import InputPipeline, build_model, pipeline_for
 from ser_core.scoring import (
     EvaluationReport,
     evaluate_predictions,
@@ -54,19 +48,12 @@ from ser_core.scoring import (
     save_predictions,
     summary_metrics,
 )
+from ser_core.training._run import TrainResult, _train_split
 from ser_core.training.config import TrainConfig, TrainConfigError
-from ser_core.training.data import (
-    auto_labels,
-    make_splits,
-)
-from ser_core.training.loop import LOG_COLUMNS, _augment_config, _fit_svm, _fit_torch, _predict_rows
-from ser_core.training.store import _Data, _prepare
-from ser_core.training.writer import (
-    PREDICTIONS_NAME,
-    TRAIN_CONFIG_NAME,
-    _write_checkpoint,
-    predictions_frame,
-)
+from ser_core.training.data import make_splits
+from ser_core.training.loop import LOG_COLUMNS
+from ser_core.training.store import _prepare
+from ser_core.training.writer import PREDICTIONS_NAME, TRAIN_CONFIG_NAME
 
 __all__ = [
     "LOG_COLUMNS",
@@ -75,35 +62,6 @@ __all__ = [
     "train",
     "train_folds",
 ]
-
-
-@dataclass
-class TrainResult:
-    """What one training run produced.
-
-    Attributes:
-        checkpoint: the checkpoint folder.
-        model: the trained model (best epoch's weights, eval mode).
-        labels: class names in output order.
-        history: one row per epoch (the columns of :data:`LOG_COLUMNS`).
-        best_epoch: the epoch whose weights were kept (1-based).
-        metrics: ``{"val": {...}, "test": {...}}`` (``ua``, ``wa``, ``weighted_f1``,
-            ``macro_f1``, ``n``, and ``loss`` for torch models); ``test`` only when evaluated.
-        predictions: the test predictions frame (manifest columns + ``true``, ``predicted``,
-            ``prob_<label>``, ``model``, ``protocol``, ``fold``), or None.
-        split: the split used.
-        seconds: wall time of the run.
-    """
-
-    checkpoint: Path
-    model: Any
-    labels: list[str]
-    history: pd.DataFrame
-    best_epoch: int
-    metrics: dict[str, dict[str, float]]
-    predictions: pd.DataFrame | None
-    split: Split
-    seconds: float
 
 
 @dataclass
@@ -264,258 +222,3 @@ def _scored_predictions(
         return frame
     present = set(frame["true"].astype(str))
     return restrict_to_classes(frame, [label for label in labels if label in present])
-
-
-def _seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)  # noqa: NPY002 - third-party code (audiomentations) reads the global state
-    torch.manual_seed(seed)
-
-
-def _device(name: str) -> Any:
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise TrainConfigError(f"device {name!r} asked for, but CUDA is not available here")
-    try:
-        return torch.device(name)
-    except RuntimeError as exc:
-        raise TrainConfigError(f"unknown device {name!r}: {exc}") from exc
-
-
-def _train_split(data: _Data, split: Split, out_dir: Path, labels: list[str] | None) -> TrainResult:
-    import torch
-
-    threads = torch.get_num_threads()
-    if data.config.num_threads:
-        torch.set_num_threads(data.config.num_threads)
-    try:
-        return _train_split_inner(data, split, out_dir, labels)
-    finally:
-        torch.set_num_threads(threads)  # a library call must not change the caller's setting
-
-
-def _train_split_inner(
-    data: _Data, split: Split, out_dir: Path, labels: list[str] | None
-) -> TrainResult:
-    config = data.config
-    started = time.perf_counter()
-    manifest = data.manifest
-    device = _device(config.device)
-
-    label_list = labels or config.label_list or auto_labels(manifest, split)
-    index = {label: i for i, label in enumerate(label_list)}
-    emotions = manifest["emotion"].astype(str).to_numpy()
-    notes = list(data.notes)
-    parts: dict[str, np.ndarray] = {}
-    for part in ("train", "val", "test"):
-        rows = np.asarray(getattr(split, part), dtype=np.int64)
-        known = np.array([emotions[r] in index for r in rows], dtype=bool)
-        if not known.all():
-            dropped = sorted(set(emotions[rows[~known]]))
-            notes.append(
-                f"{part}: dropped {int((~known).sum())} row(s) with labels the model does not "
-                f"have ({', '.join(dropped)})"
-            )
-        parts[part] = rows[known]
-    if len(parts["train"]) == 0:
-        raise TrainConfigError("the training split is empty")
-    if len(label_list) < 2:
-        raise TrainConfigError(f"need at least two classes to train, got {label_list}")
-    y_all = np.array([index.get(e, -1) for e in emotions], dtype=np.int64)
-
-    model, feature_config = _fresh_model(config, label_list)
-    pipe = pipeline_for(model, feature_config)
-
-    train_rows = parts["train"]
-    if config.balance == "undersample":
-        train_rows = undersample(train_rows, emotions[train_rows], seed=config.seed)
-    elif config.balance == "oversample":
-        train_rows = oversample(train_rows, emotions[train_rows], seed=config.seed)
-
-    if data.copy_specs():
-        copies = data.copy_rows(train_rows)
-        kinds = []
-        if config.speed_perturb:
-            kinds.append(f"speed ×{', ×'.join(f'{f:g}' for f in config.speed_perturb)}")
-        if config.channel_copies:
-            kinds.append(f"{config.channel_copies} channel cop(ies): room, noise, codec, gain")
-        notes.append(
-            f"training set: {len(train_rows)} clips plus {len(copies)} copies "
-            f"({'; '.join(kinds)}); validation and test clips unchanged"
-        )
-        train_rows = np.concatenate([train_rows, copies])
-        y_all = np.tile(y_all, 1 + len(data.copy_specs()))  # a copy's label is its clip's
-
-    augment = _augment_config(config)
-    # Models whose forward starts with a fixed summary train on it: computed once, not per epoch.
-    summarized = (
-        is_torch_model(model)
-        and model.has_fixed_summary
-        and augment is None
-        and not config.spec_augment
-        and config.max_train_seconds is None
-    )
-    eval_rows = np.concatenate([parts["val"], parts["test"] if config.evaluate_test else []])
-    refit_rows = np.empty(0, dtype=np.int64)  # added to training for the refit
-    if config.refit and len(parts["val"]) and is_torch_model(model):
-        refit_rows = np.concatenate([parts["val"], data.copy_rows(parts["val"])])
-    all_rows = np.concatenate([train_rows, eval_rows, refit_rows]).astype(np.int64)
-    if augment is not None and is_torch_model(model):
-        data.ensure_signals(np.unique(np.concatenate([train_rows, refit_rows])), pipe.sample_rate)
-        data.ensure_features(pipe, eval_rows.astype(np.int64))
-    elif not summarized or config.speaker_adapt:
-        if augment is not None:
-            notes.append("waveform augmentation ignored: the svm is fitted once on fixed features")
-        data.ensure_features(pipe, all_rows)
-
-    if config.speaker_adapt:
-        data = _speaker_adapted(data, model, all_rows, notes)
-    if summarized:
-        data.ensure_summaries(model, pipe, all_rows, device)
-
-    if is_torch_model(model):
-        history, best_epoch, val_metrics = _fit_torch(
-            model, pipe, data, train_rows, parts["val"], y_all, label_list, augment, device,
-            summarized,
-        )  # fmt: skip
-    else:
-        history, best_epoch, val_metrics = _fit_svm(
-            model, data, train_rows, parts["val"], y_all, label_list, config
-        )
-    if len(refit_rows):
-        model = _refit(
-            model, data, pipe, np.concatenate([train_rows, refit_rows]), y_all, label_list,
-            augment, device, summarized, best_epoch,
-        )  # fmt: skip
-        notes.append(
-            f"refit: retrained from scratch on the training and validation speakers for "
-            f"{best_epoch} epochs (the best epoch on validation); validation metrics and the "
-            "training log are those of the first run"
-        )
-
-    metrics: dict[str, dict[str, float]] = {"val": val_metrics} if val_metrics else {}
-    predictions = None
-    if config.evaluate_test and len(parts["test"]):
-        proba = _predict_rows(
-            model, pipe, data, parts["test"], device, config.batch_size, summarized
-        )
-        predictions = predictions_frame(
-            manifest.iloc[parts["test"]], proba, label_list, model.model_name, split
-        )
-        metrics["test"] = {
-            k: float(v)
-            for k, v in summary_metrics(
-                predictions["true"], predictions["predicted"], label_list
-            ).items()
-        }
-    seconds = time.perf_counter() - started
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model = model.to("cpu") if is_torch_model(model) else model
-    _write_checkpoint(
-        out_dir,
-        model=model,
-        config=config,
-        feature_config=feature_config.to_dict(),
-        spec=pipe.spec.__dict__,
-        split=split,
-        parts=parts,
-        manifest=manifest,
-        notes=notes,
-        metrics=metrics,
-        history=history,
-        best_epoch=best_epoch,
-        seconds=seconds,
-        predictions=predictions,
-    )
-    return TrainResult(
-        checkpoint=out_dir,
-        model=model,
-        labels=label_list,
-        history=history,
-        best_epoch=best_epoch,
-        metrics=metrics,
-        predictions=predictions,
-        split=split,
-        seconds=seconds,
-    )
-
-
-def _fresh_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
-    """The seeded, untrained model of ``config`` for ``labels``, and its feature config."""
-    _seed_everything(config.seed)
-    try:
-        model, feature_config = build_model(
-            config.model, len(labels), config.model_config, config.feature_config or None
-        )
-    except ValueError as exc:
-        if isinstance(exc, SERError):
-            raise
-        raise TrainConfigError(str(exc)) from exc
-    model.labels = labels
-    return model, feature_config
-
-
-def _refit(
-    first: Any,
-    data: _Data,
-    pipe: InputPipeline,
-    rows: np.ndarray,
-    y_all: np.ndarray,
-    labels: list[str],
-    augment: AugmentConfig | None,
-    device: Any,
-    summarized: bool,
-    epochs: int,
-) -> Any:
-    """A fresh model (same seed and config as ``first``) trained ``epochs`` epochs on ``rows``
-    with no validation: the chosen epoch count, now with the validation speakers' data too."""
-    config = data.config
-    model, _ = _fresh_model(config, labels)
-    if getattr(first.config, "speaker_adapted", False):
-        model.config.speaker_adapted = True
-    # The warm-up stays as trained: the refit runs at least past it.
-    epochs = max(epochs, 1, math.floor(config.warmup_epochs) + 1)
-    data.config = config.replace(epochs=epochs, patience=0)
-    try:
-        no_val = np.empty(0, dtype=np.int64)
-        _fit_torch(model, pipe, data, rows, no_val, y_all, labels, augment, device, summarized)
-    finally:
-        data.config = config
-    return model
-
-
-def _speaker_adapted(data: _Data, model: Any, rows: np.ndarray, notes: list[str]) -> _Data:
-    """A view of ``data`` whose features are normalised per speaker, each clip with the
-    statistics of its speaker's other clips (leave-one-out; labels never used)."""
-    from ser_core.adaptation import SpeakerNormalizer
-
-    if not hasattr(model.config, "speaker_adapted"):
-        raise TrainConfigError(
-            f"speaker_adapt is available for the pretrained-encoder heads (whisper_base, "
-            f"whisper_tiny, wav2vec2, pretrained), not {model.model_name}"
-        )
-    model.config.speaker_adapted = True
-    rows = np.unique(rows.astype(np.int64))
-    speakers = data.manifest["speaker"].astype(str).to_numpy()[rows]
-    features = [data.features[int(r)] for r in rows]
-    normalizer = SpeakerNormalizer.for_feature(features[0])
-    counts = pd.Series(speakers).value_counts()
-    alone = sorted(counts[counts < 2].index)
-    if alone:
-        raise TrainConfigError(
-            f"speaker adaptation needs two or more clips per speaker; {', '.join(alone[:5])} "
-            "have one"
-        )
-    adapted = normalizer.fit_transform(features, list(speakers), leave_one_out=True)
-    notes.append(
-        "speaker-adapted: every clip normalised (mean and standard deviation per channel) with "
-        "its speaker's other clips, test speakers included (their other test clips, no labels)"
-    )
-    return dataclasses.replace(
-        data, features=dict(zip(map(int, rows), adapted, strict=True)), signals={}, summaries={}
-    )

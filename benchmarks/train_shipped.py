@@ -50,6 +50,9 @@ SPEED = ["--speed-perturb", "0.9,1.1"]
 BALANCED = ["--balance", "corpus_class", "--select-on", "corpus_ua"]
 #: One cached copy of every training clip through a room, noise, a codec and gain.
 CHANNEL = ["--channel-copies", "1"]
+#: Mixup (Beta(0.2, 0.2), on the pooled per-layer statistics for the frozen head) and label
+#: smoothing 0.1: the small-data regularisers of issue 21, tried leave one corpus out.
+MIXUP = ["--mixup", "0.2", "--label-smoothing", "0.1"]
 WHISPER_PLAIN = ["--model", "whisper_base", "--model-config", WHISPER_HEAD, "--epochs", "40"]
 #: The per-layer head pooling means only (no standard deviations): tried leave one corpus out.
 WHISPER_MEAN = [
@@ -80,8 +83,29 @@ SEED2_BUDGET = [
 SEED2_CHOSEN = {("cnn", "emodb"), ("cnn_bilstm", "emodb"), ("cnn_bilstm_attn", "emodb")}
 
 
+#: The small-data recipe of issue 21: the same 40-band maps normalised per utterance (zero mean,
+#: unit variance: an LSTM's gates and a Transformer's attention see no dB offsets), AdamW with
+#: weight decay 0.05, 2 epochs of linear warm-up then a cosine schedule, SpecAugment, mixup
+#: (Beta(0.2, 0.2)), label smoothing 0.1, class-weighted loss.
+SEED3_FEATURES = ["--feature-config", '{"n_mels":40,"hop_length":320,"normalize":"utterance"}']
+SEED3_RECIPE = [
+    *("--scheduler", "cosine", "--warmup-epochs", "2", "--spec-augment", "on"),
+    *("--optimizer", "adamw", "--weight-decay", "0.05", "--label-smoothing", "0.1"),
+    *("--mixup", "0.2", "--balance", "weights"),
+]
+#: (architecture, corpus) → (epochs, patience) where SEED3 reached a higher validation UA than
+#: the recipe shipped before (validation speakers only; figures in the comments, old → new).
+#: Seconds per epoch, one thread beside two other jobs: vit-emodb 6 s (42.7 → 51.7; 29 epochs,
+#: best 17, 4 min).
+SEED3_CHOSEN: dict[tuple[str, str], tuple[int, int]] = {("vit", "emodb"): (40, 12)}
+
+
 def seed(model: str, corpus: str = "") -> list[str]:
     """The recipe of a from-scratch seed architecture on log-mel maps (for ``corpus``)."""
+    if (model, corpus) in SEED3_CHOSEN:
+        epochs, patience = SEED3_CHOSEN[(model, corpus)]
+        budget = ["--epochs", str(epochs), "--patience", str(patience), *SEED3_RECIPE]
+        return ["--model", model, *SEED3_FEATURES, *budget]
     budget = SEED2_BUDGET if (model, corpus) in SEED2_CHOSEN else SEED_BUDGET
     return ["--model", model, *SEED_FEATURES, *budget]
 
@@ -225,6 +249,7 @@ CROSS_VALIDATION: dict[str, list[str]] = {
     "default-loco-balanced-channel": [*WHISPER_PLAIN, *LOCO7, *BALANCED, *CHANNEL],
     "default-loco-channel": [*WHISPER_PLAIN, *LOCO7, *CHANNEL],
     "default-loco-mean": [*WHISPER_MEAN, *LOCO7],
+    "default-loco-mixup": [*WHISPER_PLAIN, *LOCO7, *MIXUP],
     "whisper_base-emodb-loso": [*WHISPER, *EMODB_LOSO],
     "whisper_base-ravdess-6fold": [*WHISPER, *RAVDESS_6FOLD],
     "whisper_base-emodb-loso-adapted": [*WHISPER_ADAPTED, *EMODB_LOSO],

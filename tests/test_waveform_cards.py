@@ -1,4 +1,4 @@
-"""Model-card facts of the CPU-sized raw-waveform seed models (issue 21)."""
+"""Model-card facts of the from-scratch seed models, CPU-sized ones included (issue 21)."""
 
 from __future__ import annotations
 
@@ -23,3 +23,19 @@ def test_full_size_cnn1d_lstm_card_claims_no_reduction() -> None:
     assert card["shortfall_reasons"] == []
     reduced = create_model("cnn1d_lstm", num_classes=7, channels=[32, 32, 64, 64]).card()
     assert "channels [32, 32, 64, 64] (full size: [64, 64, 128, 128])" in reduced["notes"][1]
+
+
+def test_every_from_scratch_seed_model_states_its_targets_and_why_it_may_miss_them() -> None:
+    from ser_core.training.card import _target_lines
+
+    seeds = ("cnn", "lstm", "cnn_lstm", "cnn_bilstm", "cnn_bilstm_attn", "vit", "mlp", "svm")
+    for name in seeds:
+        card = create_model(name, num_classes=7).card()
+        assert card["ua_targets"] == {"emodb": 0.50, "ravdess": 0.35}, name
+        assert card["shortfall_reasons"], name
+        data = {"corpora": ["emodb"], "n_train": 359, "train_speakers": list("abc")}
+        missed = _target_lines(card, data, {"test": {"ua": 0.393}})
+        assert "missed by 10.7 points" in missed[0] and card["shortfall_reasons"][0] in missed[0]
+        assert "met (51.0 %)" in _target_lines(card, data, {"test": {"ua": 0.51}})[0]
+    # The pretrained encoders' heads are not from-scratch seeds: no such target.
+    assert "ua_targets" not in create_model("whisper_tiny", num_classes=7).card()

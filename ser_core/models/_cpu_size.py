@@ -1,4 +1,4 @@
-"""Model-card facts of the CPU-sized raw-waveform seed models (issue 21).
+"""Model-card facts of the from-scratch seed models, CPU-sized ones included (issue 21).
 
 A shipped ``cnn1d_lstm`` or ``serct`` may be a CPU-sized variant of its paper's network: the same
 topology with fewer channels, a narrower Transformer or fewer layers. :func:`cpu_size_card` lists
@@ -15,7 +15,19 @@ from typing import Any
 from ._config import ModelConfig
 from ._image import UA_TARGETS
 
-__all__ = ["cpu_size_card"]
+__all__ = ["cpu_size_card", "from_scratch_card"]
+
+UA_TARGET_SOURCE = "issue 21: every from-scratch seed model, speaker-independent"
+
+
+def from_scratch_card(*reasons: str) -> dict[str, Any]:
+    """``ua_targets`` (issue 21's test-UA targets) and the ``shortfall_reasons`` a model card
+    gives when a from-scratch seed model misses them (:mod:`ser_core.training.card`)."""
+    return {
+        "ua_targets": dict(UA_TARGETS),
+        "ua_target_source": UA_TARGET_SOURCE,
+        "shortfall_reasons": list(reasons),
+    }
 
 
 def _plain(value: Any) -> str:
@@ -45,9 +57,4 @@ def cpu_size_card(config: ModelConfig, full_size: Mapping[str, Any]) -> dict[str
             f"configuration stays available: --model-config '{full}' --device cuda"
         )
         reasons.append(f"the CPU budget: {'; '.join(reduced)}, one torch thread")
-    return {
-        "notes": notes,
-        "ua_targets": dict(UA_TARGETS),
-        "ua_target_source": "issue 21: every from-scratch seed model, speaker-independent",
-        "shortfall_reasons": reasons,
-    }
+    return {"notes": notes, **from_scratch_card(*reasons)}

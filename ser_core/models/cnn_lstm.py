@@ -22,6 +22,7 @@ from torch import Tensor
 
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
+from ._cpu_size import from_scratch_card
 from ._explain import grad_cam, resample_time_freq
 from ._layers import ClassifierMLP, LSTMEncoder, MaskedConvStack, masked_mean
 from ._registry import register_model
@@ -114,6 +115,16 @@ class CNNLSTM(SERModel):
             activation=c.activation,
             dropout=c.dropout,
         )
+
+    def card(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            **super().card(),
+            **from_scratch_card(
+                f"trained from scratch on {c.n_features}-band {c.features} maps (no "
+                "pretraining), one torch thread"
+            ),
+        }
 
     @classmethod
     def explanation_for(cls, config: ModelConfig) -> str:

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
+from ._cpu_size import from_scratch_card
 from ._layers import ClassifierMLP
 from ._registry import register_model
 
@@ -78,6 +79,15 @@ class MLP(SERModel):
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         return self.standardise(x)
+
+    def card(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            **super().card(),
+            **from_scratch_card(
+                f"{c.n_features} {c.features} functionals per clip, no speaker normalisation"
+            ),
+        }
 
     def forward_head(self, features: Tensor, pre_logits: bool = False) -> Tensor:
         return self.head(features, pre_logits=pre_logits)

@@ -39,6 +39,7 @@ from ._config import (
     read_checkpoint_config,
     write_checkpoint_config,
 )
+from ._cpu_size import from_scratch_card
 from ._registry import register_model
 
 __all__ = ["SKOPS_NAME", "TRUSTED_TYPES", "SVMClassifier", "SVMConfig", "svm"]
@@ -145,6 +146,10 @@ class SVMClassifier(ModelDescription):
             "parameters": self.num_parameters(),
             "explanation": self.explanation,
             "config": self.config.to_dict(),
+            **from_scratch_card(
+                f"{self.config.n_features} {self.config.features} functionals per clip, no "
+                "speaker normalisation"
+            ),
         }
 
     # ------------------------------------------------------------------ estimator

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
+from ._cpu_size import from_scratch_card
 from ._explain import attention_rollout, resample_time_freq
 from ._layers import (
     ClassifierMLP,
@@ -169,6 +170,18 @@ class MelViT(SERModel):
             if keep_attention:
                 attentions.append(record["weights"])
         return self.norm(h[:, 0]), attentions, token_lengths
+
+    def card(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            **super().card(),
+            **from_scratch_card(
+                f"trained from scratch on {c.n_features}-band {c.features} maps (no "
+                "pretraining), one torch thread",
+                "a Transformer has no convolutional prior: from scratch it needs far more than "
+                "a few hundred clips (ViTs are normally pretrained)",
+            ),
+        }
 
     def forward_features(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         return self._encode(x, lengths)[0]

@@ -192,6 +192,7 @@ async def run(args: argparse.Namespace, clip: Path) -> None:
             f"  click → label: median {statistics.median(times):.2f} s, worst {times[-1]:.2f} s, "
             f"best {times[0]:.2f} s; labels {sorted({r[1] for r in done})}"
         )
+        print(f"  every session, fastest first: {' '.join(f'{t:.1f}' for t in times)}")
     print(
         f"  CPU used meanwhile: app server {cpu['server']:.0f} s, headless browsers "
         f"{cpu['browser']:.0f} s (of {2 * wall:.0f} s on 2 cores)"

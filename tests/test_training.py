@@ -193,9 +193,7 @@ def test_corpus_class_balance_gives_every_corpus_and_class_the_same_weight() -> 
             "emotion": ["sad"] * 60 + ["angry"] * 30 + ["sad"] * 5 + ["angry"] * 5,
         }
     )
-    data = store._Data(
-        config=TrainConfig(corpora=["big"]), manifest=manifest, notes=[], cache=None
-    )  # type: ignore[arg-type]
+    data = store._Data(config=TrainConfig(corpora=["big"]), manifest=manifest, notes=[], cache=None)  # type: ignore[arg-type]
     rows = np.arange(100)
     y = (manifest["emotion"] == "angry").to_numpy().astype(int)
     weights = loop._corpus_class_weights(data, rows, y)
@@ -275,7 +273,7 @@ def test_optimizer_defaults_come_from_the_model_unless_set() -> None:
 
     from ser_core.models import create_model
     from ser_core.training import TrainConfig
-    from ser_core.training.loop import _make_optimizer, effective_optimizer
+    from ser_core.training._optim import effective_optimizer, make_optimizer
 
     waveform_model = create_model("cnn1d_lstm", 3)
     mel_model = create_model("cnn", 3)
@@ -285,11 +283,11 @@ def test_optimizer_defaults_come_from_the_model_unless_set() -> None:
         "lr": 0.01,
         "momentum": 0.9,
     }
-    assert isinstance(_make_optimizer(waveform_model, auto), torch.optim.SGD)
-    assert isinstance(_make_optimizer(mel_model, auto), torch.optim.Adam)
+    assert isinstance(make_optimizer(waveform_model, auto), torch.optim.SGD)
+    assert isinstance(make_optimizer(mel_model, auto), torch.optim.Adam)
     assert effective_optimizer(mel_model, auto)["lr"] == 1e-3
     forced = TrainConfig(model="cnn1d_lstm", corpora=["x"], optimizer="adam", lr=5e-4)
-    optimizer = _make_optimizer(waveform_model, forced)
+    optimizer = make_optimizer(waveform_model, forced)
     assert isinstance(optimizer, torch.optim.Adam)
     assert optimizer.param_groups[0]["lr"] == 5e-4
 

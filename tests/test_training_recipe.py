@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from ser_core.cli import build_parser
 from ser_core.cli.train import train_config_from_args
 from ser_core.training import TrainConfig, TrainConfigError, train
-from ser_core.training.loop import _loss, _mixup, _WarmUp
+from ser_core.training._optim import WarmUp, mixup, regularised_loss
 from ser_core.training.synthetic import synthetic_manifest, write_synthetic_corpus
 
 TINY_CNN: dict[str, Any] = {"channels": [8, 8, 16, 16], "fc_hidden": 16}
@@ -48,7 +48,7 @@ def test_warm_up_ramps_each_group_linearly_then_leaves_the_rate_alone() -> None:
     weights = torch.nn.Parameter(torch.zeros(2))
     bias = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([{"params": [weights], "lr": 0.4}, {"params": [bias], "lr": 0.1}])
-    warm_up = _WarmUp(optimizer, steps=4)
+    warm_up = WarmUp(optimizer, steps=4)
     seen = []
     for _ in range(6):
         warm_up.before_step()
@@ -56,7 +56,7 @@ def test_warm_up_ramps_each_group_linearly_then_leaves_the_rate_alone() -> None:
     expected = [[0.1, 0.025], [0.2, 0.05], [0.3, 0.075], [0.4, 0.1], [0.4, 0.1], [0.4, 0.1]]
     np.testing.assert_allclose(seen, expected)
     assert not warm_up.active
-    none = _WarmUp(optimizer, steps=0)
+    none = WarmUp(optimizer, steps=0)
     none.before_step()
     assert not none.active and optimizer.param_groups[0]["lr"] == pytest.approx(0.4)
 
@@ -68,26 +68,28 @@ def test_label_smoothing_matches_its_definition_with_and_without_row_weights() -
     log_p = logits.log_softmax(dim=1)
     target = torch.full_like(log_p, eps / 3) + (1 - eps) * F.one_hot(y, 3)
     per_row = -(target * log_p).sum(dim=1)
-    assert float(_loss(logits, y, None, None, eps)) == pytest.approx(float(per_row.mean()))
+    assert float(regularised_loss(logits, y, None, None, eps)) == pytest.approx(
+        float(per_row.mean())
+    )
     w = torch.tensor([3.0, 1.0])
     weighted = float((per_row * w).sum() / w.sum())
-    assert float(_loss(logits, y, None, w, eps)) == pytest.approx(weighted)
+    assert float(regularised_loss(logits, y, None, w, eps)) == pytest.approx(weighted)
     # Smoothing never lets a confident right answer cost nothing.
     confident = torch.tensor([[30.0, 0.0, 0.0]])
-    assert float(_loss(confident, torch.tensor([0]), None, None, 0.0)) < 1e-6
-    assert float(_loss(confident, torch.tensor([0]), None, None, eps)) > 0.5
+    assert float(regularised_loss(confident, torch.tensor([0]), None, None, 0.0)) < 1e-6
+    assert float(regularised_loss(confident, torch.tensor([0]), None, None, eps)) > 0.5
 
 
 def test_mixup_blends_a_batch_with_its_own_permutation() -> None:
     rng = np.random.default_rng(0)
     x = torch.arange(4 * 2 * 5, dtype=torch.float32).reshape(4, 2, 5)
     lengths = torch.tensor([5, 2, 3, 4])
-    mixed, new_lengths, perm, lam = _mixup(x, lengths, 0.4, rng)
+    mixed, new_lengths, perm, lam = mixup(x, lengths, 0.4, rng)
     assert 0.5 <= lam <= 1.0
     assert sorted(perm.tolist()) == [0, 1, 2, 3]
     torch.testing.assert_close(mixed, lam * x + (1 - lam) * x[perm])
     assert new_lengths.tolist() == torch.maximum(lengths, lengths[perm]).tolist()
-    lams = [_mixup(x, None, 0.2, rng)[3] for _ in range(200)]
+    lams = [mixup(x, None, 0.2, rng)[3] for _ in range(200)]
     assert min(lams) >= 0.5 and np.mean(lams) < 0.95  # Beta(0.2, 0.2) folded: often near 1
 
 

@@ -15,6 +15,13 @@ from ser_core.data import class_weights
 from ser_core.features import AugmentConfig, WaveformAugmenter, spec_augment
 from ser_core.pipeline import InputPipeline, predict_features
 from ser_core.scoring import summary_metrics
+from ser_core.training._optim import (
+    WarmUp,
+    make_optimizer,
+    make_scheduler,
+    mixup,
+    regularised_loss,
+)
 from ser_core.training.config import TrainConfig, TrainConfigError
 from ser_core.training.store import _Data
 
@@ -63,107 +70,6 @@ def _batches(rows: np.ndarray, size: int, rng: np.random.Generator | None) -> It
         yield order[start:end]
 
 
-def effective_weight_decay(model: Any, config: TrainConfig) -> float:
-    """``config.weight_decay``, else the model config's ``weight_decay``, else 0."""
-    if config.weight_decay is not None:
-        return float(config.weight_decay)
-    return float(getattr(model.config, "weight_decay", 0.0) or 0.0)
-
-
-def effective_optimizer(model: Any, config: TrainConfig) -> dict[str, Any]:
-    """Optimiser name, learning rate and momentum: the user's, else the model's, else Adam 1e-3."""
-    own = dict(getattr(model, "default_optimizer", {}) or {})
-    return {
-        "optimizer": config.optimizer or own.get("optimizer", "adam"),
-        "lr": float(config.lr if config.lr is not None else own.get("lr", 1e-3)),
-        "momentum": float(
-            config.momentum if config.momentum is not None else own.get("momentum", 0.9)
-        ),
-    }
-
-
-def _make_optimizer(model: Any, config: TrainConfig) -> Any:
-    import torch
-
-    settings = effective_optimizer(model, config)
-    lr = settings["lr"]
-    weight_decay = effective_weight_decay(model, config)
-    groups = getattr(model, "param_groups", None)
-    # Models with parts that need their own learning rate (a fine-tuned encoder) say so.
-    params: Any = groups(lr) if callable(groups) else None
-    if params is None:
-        params = [p for p in model.parameters() if p.requires_grad]
-    elif config.weight_decay is not None:  # an explicit setting beats the model's own
-        params = [{**group, "weight_decay": config.weight_decay} for group in params]
-    if settings["optimizer"] == "sgd":
-        return torch.optim.SGD(
-            params, lr=lr, momentum=settings["momentum"], weight_decay=weight_decay
-        )
-    if settings["optimizer"] == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-
-
-def _make_scheduler(optimizer: Any, config: TrainConfig) -> Any:
-    import torch
-
-    if config.scheduler == "step":
-        return torch.optim.lr_scheduler.StepLR(
-            optimizer, step_size=config.step_size, gamma=config.gamma
-        )
-    if config.scheduler == "cosine":
-        # Anneals over the epochs after the warm-up (the scheduler does not step during it).
-        span = max(config.epochs - math.ceil(config.warmup_epochs), 1)
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=span)
-    if config.scheduler == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max", factor=config.gamma, patience=config.step_size
-        )
-    return None
-
-
-class _WarmUp:
-    """Linear learning-rate warm-up over the first ``steps`` optimiser steps: step ``i``
-    (0-based) runs at ``(i + 1) / steps`` of each parameter group's base rate."""
-
-    def __init__(self, optimizer: Any, steps: int) -> None:
-        self.optimizer = optimizer
-        self.steps = steps
-        self.done = 0
-        self.base = [float(group["lr"]) for group in optimizer.param_groups]
-        if steps > 0:  # the first epoch's logged rate is the first step's
-            for group, base in zip(optimizer.param_groups, self.base, strict=True):
-                group["lr"] = base / steps
-
-    @property
-    def active(self) -> bool:
-        return self.done < self.steps
-
-    def before_step(self) -> None:
-        if not self.active:
-            return
-        scale = (self.done + 1) / self.steps
-        for group, base in zip(self.optimizer.param_groups, self.base, strict=True):
-            group["lr"] = base * scale
-        self.done += 1
-
-
-def _mixup(
-    x: Any, lengths: Any, alpha: float, rng: np.random.Generator
-) -> tuple[Any, Any, Any, float]:
-    """Mixup of a batch with a shuffled copy of itself: ``(x, lengths, permutation, λ)`` with
-    λ ~ Beta(α, α) folded to ≥ 0.5 so the first label dominates (train accuracy reads it)."""
-    import torch
-
-    lam = float(rng.beta(alpha, alpha))
-    lam = max(lam, 1.0 - lam)
-    perm = torch.as_tensor(rng.permutation(x.shape[0]), device=x.device)
-    mixed = lam * x + (1.0 - lam) * x[perm]
-    if lengths is not None:
-        lengths = torch.maximum(lengths, lengths[perm])
-    return mixed, lengths, perm, lam
-
-
 def _train_item(
     r: int,
     data: _Data,
@@ -209,8 +115,8 @@ def _fit_torch(
 
     config = data.config
     model.to(device)
-    optimizer = _make_optimizer(model, config)
-    scheduler = _make_scheduler(optimizer, config)
+    optimizer = make_optimizer(model, config)
+    scheduler = make_scheduler(optimizer, config)
     weights = None
     if config.balance == "weights":
         w = class_weights([labels[i] for i in y_all[train_rows]], labels)
@@ -223,7 +129,7 @@ def _fit_torch(
     augmenter = WaveformAugmenter(augment, seed=config.seed) if augment is not None else None
     spec_options = _spec_augment_options(config)
     steps_per_epoch = sum(1 for _ in _batches(train_rows, config.batch_size, None))
-    warm_up = _WarmUp(optimizer, round(config.warmup_epochs * steps_per_epoch))
+    warm_up = WarmUp(optimizer, round(config.warmup_epochs * steps_per_epoch))
 
     history: list[dict[str, float]] = []
     best: tuple[float, float] = (-math.inf, math.inf)  # (val UA, -val loss) to maximise
@@ -252,7 +158,7 @@ def _fit_torch(
             if summarized:
                 summary = data.summary_batch(rows, device)
                 if config.mixup > 0:
-                    summary, _, perm, lam = _mixup(summary, None, config.mixup, rng)
+                    summary, _, perm, lam = mixup(summary, None, config.mixup, rng)
                 logits = model.forward_summary(summary)
             else:
                 items = [
@@ -260,16 +166,16 @@ def _fit_torch(
                 ]
                 x, lengths = pipe.collate(items, device)
                 if config.mixup > 0:
-                    x, lengths, perm, lam = _mixup(x, lengths, config.mixup, rng)
+                    x, lengths, perm, lam = mixup(x, lengths, config.mixup, rng)
                 logits = model(x, lengths)
             w = None
             if row_weights is not None:
                 w = torch.as_tensor(
                     np.array([row_weights[int(r)] for r in rows]), dtype=logits.dtype
                 ).to(device)
-            loss = _loss(logits, y, weights, w, config.label_smoothing)
+            loss = regularised_loss(logits, y, weights, w, config.label_smoothing)
             if perm is not None:
-                other = _loss(
+                other = regularised_loss(
                     logits, y[perm], weights, None if w is None else w[perm], config.label_smoothing
                 )
                 loss = lam * loss + (1.0 - lam) * other
@@ -334,23 +240,6 @@ def _fit_torch(
         model.load_state_dict(best_state)
     model.eval()
     return pd.DataFrame(history, columns=list(LOG_COLUMNS)), best_epoch, best_val
-
-
-def _loss(
-    logits: Any,
-    y: Any,
-    class_weights: Any,
-    row_weights: Any,
-    label_smoothing: float,
-) -> Any:
-    """Cross-entropy of one batch: class-weighted, or a row-weighted mean when ``row_weights``
-    are given (``corpus_class`` balance), with optional label smoothing."""
-    import torch.nn.functional as F
-
-    if row_weights is None:
-        return F.cross_entropy(logits, y, weight=class_weights, label_smoothing=label_smoothing)
-    per_row = F.cross_entropy(logits, y, reduction="none", label_smoothing=label_smoothing)
-    return (per_row * row_weights).sum() / row_weights.sum()
 
 
 def _fit_svm(

@@ -16,12 +16,13 @@ import pandas as pd
 
 from ser_core.data import Split
 from ser_core.scoring import save_predictions
+from ser_core.training._optim import effective_optimizer, effective_weight_decay
 from ser_core.training.config import TrainConfig
 from ser_core.training.data import (
     file_ids,
     resolve_data_root,
 )
-from ser_core.training.loop import LOG_COLUMNS, effective_optimizer, effective_weight_decay
+from ser_core.training.loop import LOG_COLUMNS
 
 LOG_NAME = "train_log.csv"
 

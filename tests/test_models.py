@@ -612,3 +612,40 @@ def test_svm_fit_save_load(tmp_path: Path) -> None:
     assert loaded.explain(x.numpy()[:2]).shape == (2, 88)
     with pytest.raises(ValueError, match=r"\(N, 88\)"):
         svm.fit(np.zeros((10, 5)), np.zeros(10))
+
+
+def test_linear_svm_stores_weights_not_support_vectors_and_explains_by_occlusion(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(0)
+    n_features = 600
+    y = np.repeat(np.arange(N_CLASSES), 20)
+    x = rng.normal(size=(len(y), n_features))
+    x[:, :N_CLASSES] += 3 * np.eye(N_CLASSES)[y]  # the first features carry the class
+    linear = create_model("svm", N_CLASSES, n_features=n_features, kernel="linear", C=0.01)
+    linear.fit(x, y)
+    assert count_parameters(linear) == N_CLASSES * (n_features + 1)  # coef_ and intercept_
+    assert (linear.predict(x) == y).mean() > 0.9
+    linear.save_pretrained(tmp_path / "linear")
+    loaded = SVMClassifier.from_pretrained(tmp_path / "linear")  # only trusted types inside
+    rbf = create_model("svm", N_CLASSES, n_features=n_features).fit(x, y)
+    rbf.save_pretrained(tmp_path / "rbf")
+    small = (tmp_path / "linear" / "model.skops").stat().st_size
+    assert small < (tmp_path / "rbf" / "model.skops").stat().st_size / 3
+    # The chunked occlusion equals occluding one feature at a time.
+    rows = x[:3]
+    fast = loaded.explain(rows)
+    base = loaded.predict_proba(rows)
+    target = base.argmax(axis=1)
+    means = loaded.pipeline_.named_steps["scaler"].mean_
+    slow = np.zeros_like(rows)
+    for d in range(n_features):
+        occluded = rows.copy()
+        occluded[:, d] = means[d]
+        slow[:, d] = (
+            base[np.arange(3), target] - loaded.predict_proba(occluded)[np.arange(3), target]
+        )
+    slow = np.clip(slow, 0, None)
+    slow /= np.maximum(slow.max(axis=1, keepdims=True), 1e-12)
+    np.testing.assert_allclose(fast, slow, atol=1e-6)
+    assert set(np.argsort(fast[0])[-3:]) & set(range(N_CLASSES))  # class features stand out

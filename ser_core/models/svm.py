@@ -66,7 +66,10 @@ class SVMConfig(ModelConfig):
     Attributes:
         features: ``"egemaps"`` (88-d) or ``"mfcc_stats"``.
         n_features: input size D.
-        kernel: SVC kernel.
+        kernel: ``rbf``, ``poly`` or ``sigmoid`` (libsvm's ``SVC``), or ``linear``: liblinear's
+            ``LinearSVC`` (one-vs-rest, squared hinge), which stores one weight per feature and
+            class instead of every support vector: a few hundred kB with the 6373 ComParE
+            functionals, where ``SVC`` keeps tens of MB and predicts more slowly.
         C: SVC regularisation.
         gamma: SVC kernel coefficient (``"scale"``, ``"auto"`` or a float).
         class_weight: ``None`` or ``"balanced"``.
@@ -133,6 +136,8 @@ class SVMClassifier(ModelDescription):
             return 0
         calibrated = self.pipeline_.named_steps["svc"].calibrated_classifiers_[0]
         svc = calibrated.estimator
+        if hasattr(svc, "coef_") and not hasattr(svc, "support_vectors_"):  # LinearSVC
+            return int(svc.coef_.size + svc.intercept_.size)
         return int(svc.support_vectors_.size + svc.dual_coef_.size + svc.intercept_.size)
 
     def card(self) -> dict[str, Any]:
@@ -147,8 +152,8 @@ class SVMClassifier(ModelDescription):
             "explanation": self.explanation,
             "config": self.config.to_dict(),
             **from_scratch_card(
-                f"{self.config.n_features} {self.config.features} functionals per clip, no "
-                "speaker normalisation"
+                f"{self.config.n_features} openSMILE functionals per clip, no speaker "
+                "normalisation"
             ),
         }
 
@@ -157,10 +162,14 @@ class SVMClassifier(ModelDescription):
         from sklearn.calibration import CalibratedClassifierCV
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler
-        from sklearn.svm import SVC
+        from sklearn.svm import SVC, LinearSVC
 
         c = self.config
-        svc = SVC(kernel=c.kernel, C=c.C, gamma=c.gamma, class_weight=c.class_weight)
+        svc: Any
+        if c.kernel == "linear":
+            svc = LinearSVC(C=c.C, class_weight=c.class_weight, max_iter=20_000)
+        else:
+            svc = SVC(kernel=c.kernel, C=c.C, gamma=c.gamma, class_weight=c.class_weight)
         calibrated = CalibratedClassifierCV(svc, method="sigmoid", cv=folds, ensemble=False)
         return Pipeline([("scaler", StandardScaler()), ("svc", calibrated)])
 
@@ -236,10 +245,17 @@ class SVMClassifier(ModelDescription):
         rows = np.arange(len(x))
         means = self.pipeline_.named_steps["scaler"].mean_
         out = np.zeros_like(x)
-        for d in range(x.shape[1]):
-            occluded = x.copy()
-            occluded[:, d] = means[d]
-            out[:, d] = base[rows, classes] - self.predict_proba(occluded)[rows, classes]
+        n_features = x.shape[1]
+        # Occluded copies in chunks of features, one predict_proba call per chunk (thousands
+        # of ComParE features, one call each, would take seconds).
+        chunk = max(1, 256 // max(len(x), 1))
+        for start in range(0, n_features, chunk):
+            dims = np.arange(start, min(start + chunk, n_features))
+            occluded = np.repeat(x[None], len(dims), axis=0)  # (chunk, N, D)
+            occluded[np.arange(len(dims)), :, dims] = means[dims][:, None]
+            proba = self.predict_proba(occluded.reshape(-1, n_features))
+            proba = proba.reshape(len(dims), len(x), -1)
+            out[:, dims] = (base[rows, classes][None] - proba[:, rows, classes]).T
         out = np.clip(out, 0.0, None)
         peak = np.maximum(out.max(axis=1, keepdims=True), 1e-12)
         return (out / peak).astype(np.float32)

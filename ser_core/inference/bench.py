@@ -103,7 +103,8 @@ def with_synthetic_enrolment(predictor: Any) -> Any:
 def _parameters(model: Any) -> int | None:
     if getattr(model, "is_torch", False):
         return int(sum(p.numel() for p in model.parameters()))
-    return None
+    count = getattr(model, "num_parameters", None)  # the svm: its stored numbers
+    return int(count()) if callable(count) else None
 
 
 def bench_checkpoint(

@@ -152,8 +152,7 @@ class SVMClassifier(ModelDescription):
             "explanation": self.explanation,
             "config": self.config.to_dict(),
             **from_scratch_card(
-                f"{self.config.n_features} openSMILE functionals per clip, no speaker "
-                "normalisation"
+                f"{self.config.n_features} openSMILE functionals per clip, no speaker normalisation"
             ),
         }
 
@@ -239,21 +238,22 @@ class SVMClassifier(ModelDescription):
     ) -> np.ndarray:
         """Occlusion map (N, D): probability drop of the target class when each feature is set
         to its training mean; non-negative, max 1 per row. ``lengths`` is ignored."""
-        x = self._check_x(x)
-        base = self.predict_proba(x)
-        classes = base.argmax(axis=1) if target is None else np.broadcast_to(target, len(x))
-        rows = np.arange(len(x))
-        means = self.pipeline_.named_steps["scaler"].mean_
-        out = np.zeros_like(x)
-        n_features = x.shape[1]
-        # Occluded copies in chunks of features, one predict_proba call per chunk (thousands
-        # of ComParE features, one call each, would take seconds).
-        chunk = max(1, 256 // max(len(x), 1))
+        # In the scaler's space a feature at its training mean is 0: occlude there, so the
+        # scaler runs once, not once per occluded copy.
+        z = self.forward_features(x)
+        base = self.forward_head(z)
+        classes = base.argmax(axis=1) if target is None else np.broadcast_to(target, len(z))
+        rows = np.arange(len(z))
+        out = np.zeros_like(z)
+        n_features = z.shape[1]
+        # Occluded copies in chunks of features, one call per chunk (thousands of ComParE
+        # features, one call each, would take seconds).
+        chunk = max(1, 512 // max(len(z), 1))
         for start in range(0, n_features, chunk):
             dims = np.arange(start, min(start + chunk, n_features))
-            occluded = np.repeat(x[None], len(dims), axis=0)  # (chunk, N, D)
-            occluded[np.arange(len(dims)), :, dims] = means[dims][:, None]
-            proba = self.predict_proba(occluded.reshape(-1, n_features))
+            occluded = np.repeat(z[None], len(dims), axis=0)  # (chunk, N, D)
+            occluded[np.arange(len(dims)), :, dims] = 0.0
+            proba = self.forward_head(occluded.reshape(-1, n_features))
             proba = proba.reshape(len(dims), len(x), -1)
             out[:, dims] = (base[rows, classes][None] - proba[:, rows, classes]).T
         out = np.clip(out, 0.0, None)

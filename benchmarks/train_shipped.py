@@ -109,7 +109,7 @@ SEED3_RECIPE = [
 #: vit-ravdess 19 s (20.3 → 25.8; 30 epochs, best 25, 22 min beside three other jobs);
 #: cnn_bilstm_attn-ravdess 17 s (24.2 → 46.1; 30 epochs, best 23, 13 min); cnn-emodb 19 s
 #: (84.4 → 86.7, one clip of the 49; 60 epochs, best 50, 36 min: taken by the rule, though
-#: its test UA fell, see its card); cnn_bilstm-emodb 6 s (60.8 → 71.7; 40 epochs, best 28, 5
+#: its test UA fell, see its card); cnn_bilstm-emodb 6 s (60.8 → 71.7; 40 epochs, best 35, 5
 #: min). EMO-DB validates on one speaker (49 clips), and the best of more epochs is a higher
 #: maximum of a noisy curve: a choice on the mean validation UA of leave-one-speaker-out folds
 #: would be sounder, at ten times the cost (done for whisper_tiny). Not chosen:

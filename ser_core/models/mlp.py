@@ -85,7 +85,7 @@ class MLP(SERModel):
         return {
             **super().card(),
             **from_scratch_card(
-                f"{c.n_features} {c.features} functionals per clip, no speaker normalisation"
+                f"{c.n_features} openSMILE functionals per clip, no speaker normalisation"
             ),
         }
 

@@ -277,6 +277,9 @@ CHECKPOINTS: dict[str, list[str]] = {
     # improving); cnn1d_lstm-ravdess 182 s in the trial, 108 s in a 7-epoch run (13 min;
     # validation UA 20.3), 49 s once the machine was quieter (12 epochs, 10 min; best epoch 9,
     # validation UA 32.0: kept).
+    # 22 epochs with 1 of warm-up (the cosine then keeps lr near 1e-3 longer): training
+    # collapsed to one class from epoch 5 (validation UA 19.5 at epoch 3; 35 s an epoch on a
+    # quieter machine); not taken.
     "serct-ravdess": [*waveform("serct", 11, 6), *RAVDESS],
     "cnn1d_lstm-ravdess": [*waveform("cnn1d_lstm", 12, 6), *RAVDESS],
 }
@@ -325,6 +328,8 @@ CANDIDATES: dict[str, list[str]] = {
     "whisper_base-per_layer": [*WHISPER_PLAIN, *ALL7],
     "whisper_base-finetune1": [*WHISPER_FINETUNE1, *ALL7],
     "whisper_base-attentive": [*WHISPER_ATTENTIVE, *ALL7],
+    # The same, 6 epochs (still improving at its third).
+    "whisper_base-attentive6": [*WHISPER_ATTENTIVE, "--epochs", "6", *ALL7],
 }
 
 

@@ -124,6 +124,24 @@ def cpu_seconds() -> dict[str, float]:
     return used
 
 
+def server_rss_mb() -> float:
+    """Resident memory of the app server (Linux /proc), in MB."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                if b"streamlit\0run" not in handle.read():
+                    continue
+            with open(f"/proc/{entry}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return float("nan")
+
+
 def session_clips(clip: Path, sessions: int) -> list[Path]:
     """One different clip per session (the given one, pitch-shifted by a semitone per session),
     so no cache shared between sessions can answer for another."""
@@ -181,6 +199,7 @@ async def run(args: argparse.Namespace, clip: Path) -> None:
             )
             wall = time.perf_counter() - started
             cpu = {k: v - cpu_before[k] for k, v in cpu_seconds().items()}
+            rss = server_rss_mb()
             await browser.close()
     failures = [r for r in results if isinstance(r, BaseException)]
     done = [r for r in results if not isinstance(r, BaseException)]
@@ -197,6 +216,7 @@ async def run(args: argparse.Namespace, clip: Path) -> None:
         f"  CPU used meanwhile: app server {cpu['server']:.0f} s, headless browsers "
         f"{cpu['browser']:.0f} s (of {2 * wall:.0f} s on 2 cores)"
     )
+    print(f"  app server resident memory after the last label: {rss:.0f} MB")
     print(f"  sessions failed: {len(failures)}; error messages on screen: {shown_errors}")
     for failure in failures:
         print(f"  failure: {type(failure).__name__}: {str(failure).splitlines()[0]}")

@@ -10,34 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_runs import QUICK, TINY_CNN, cnn_config, corpus  # noqa: F401 (corpus is a fixture)
 
 from ser_core.errors import SERError
 from ser_core.evaluation import load_predictions, summary_metrics
 from ser_core.inference import load_predictor
 from ser_core.training import LOG_COLUMNS, TrainConfig, TrainConfigError, train, train_folds
 from ser_core.training.synthetic import synthetic_manifest, write_synthetic_corpus
-
-TINY_CNN: dict[str, Any] = {"channels": [8, 8, 16, 16], "fc_hidden": 16}
-QUICK: dict[str, Any] = {"progress": False, "batch_size": 8, "patience": 0, "num_threads": 1}
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    root = write_synthetic_corpus(tmp_path_factory.mktemp("synth"), speakers=4, per_speaker=3)
-    return synthetic_manifest(root)
-
-
-def cnn_config(**changes: Any) -> TrainConfig:
-    values: dict[str, Any] = {
-        "model": "cnn",
-        "model_config": TINY_CNN,
-        "feature_config": {"n_mels": 32},
-        "corpora": ["synth"],
-        "epochs": 6,
-        "lr": 3e-3,
-        **QUICK,
-    }
-    return TrainConfig(**{**values, **changes})
 
 
 def test_loss_falls_and_the_checkpoint_has_every_file(corpus: pd.DataFrame, tmp_path: Path) -> None:

@@ -5,43 +5,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from synthetic_runs import cnn_config, corpus  # noqa: F401 (corpus is a fixture)
 
 from ser_core.cli import build_parser
 from ser_core.cli.train import train_config_from_args
 from ser_core.training import TrainConfig, TrainConfigError, train
 from ser_core.training._optim import WarmUp, mixup, regularised_loss
-from ser_core.training.synthetic import synthetic_manifest, write_synthetic_corpus
-
-TINY_CNN: dict[str, Any] = {"channels": [8, 8, 16, 16], "fc_hidden": 16}
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    root = write_synthetic_corpus(tmp_path_factory.mktemp("synth"), speakers=4, per_speaker=3)
-    return synthetic_manifest(root)
-
-
-def cnn_config(**changes: Any) -> TrainConfig:
-    values: dict[str, Any] = {
-        "model": "cnn",
-        "model_config": TINY_CNN,
-        "feature_config": {"n_mels": 32},
-        "corpora": ["synth"],
-        "epochs": 4,
-        "lr": 3e-3,
-        "progress": False,
-        "batch_size": 8,
-        "patience": 0,
-        "num_threads": 1,
-    }
-    return TrainConfig(**{**values, **changes})
 
 
 def test_warm_up_ramps_each_group_linearly_then_leaves_the_rate_alone() -> None:

@@ -184,6 +184,9 @@ if pressed:
                 bar.progress(done / max(total, 1), text=f"Windows {done}/{total}")
 
         early = st.empty()
+        # A still line, not st.spinner: twenty animated spinners kept the browsers repainting
+        # and delayed every label under load (benchmarks/app_load.py).
+        early.caption("Predicting…")
 
         def show_label(first: Any) -> None:
             # The label as soon as the model gives it; the explanation follows from that run.
@@ -192,7 +195,7 @@ if pressed:
 
         # One call, one model pass: the label, its explanation, the timeline and the display
         # spectrogram together, from one decode and one runtime.
-        with st.spinner("Predicting…"), cache.MODEL_PASSES:
+        with cache.MODEL_PASSES:
             analysis = predictor.analyse(
                 clip, windows=timeline, progress=progress, on_prediction=show_label
             )

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tiny_whisper import save_tiny_whisper
+from tiny_whisper import save_tiny_whisper, tiny_whisper_config
 
 import ser_core.encoders._whisper_load as whisper_load
 from ser_core.encoders import (
@@ -125,27 +125,10 @@ def _write_ct2(
 
 def _tiny_whisper(max_source_positions: int = 1500, seed: int = 0) -> WhisperEncoderWrapper:
     """A randomly initialised tiny Whisper encoder (no weights needed)."""
-    from transformers import WhisperConfig
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
     torch.manual_seed(seed)
-    config = WhisperConfig(
-        d_model=32,
-        encoder_layers=2,
-        encoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_layers=1,
-        decoder_attention_heads=4,
-        decoder_ffn_dim=64,
-        num_mel_bins=80,
-        vocab_size=100,
-        max_source_positions=max_source_positions,
-        max_target_positions=16,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-        decoder_start_token_id=1,
-    )
+    config = tiny_whisper_config(max_source_positions=max_source_positions)
     return WhisperEncoderWrapper(WhisperEncoder(config).eval(), name="tiny-random")
 
 

@@ -172,8 +172,6 @@ if pressed and cache.needs_enrolment(model) and session_enrolment() is None:
     st.stop()
 if pressed:
     clip = decoded
-    # Until this label is shown, other sessions' figures wait (cache.LABELS_FIRST).
-    ticket = cache.LABELS_FIRST.ticket()
     try:
         predictor = current_predictor()
         timeline = clip.duration > LONG_CLIP_SECONDS
@@ -194,12 +192,12 @@ if pressed:
             ticket.done()
 
         # One call, one model pass: the label, its explanation, the timeline and the display
-        # spectrogram together, from one decode and one runtime.
-        with cache.MODEL_PASSES:
+        # spectrogram together, from one decode and one runtime. From the click until the
+        # label is shown, other sessions' figures wait (the ticket of cache.LABELS_FIRST).
+        with cache.LABELS_FIRST.ticket() as ticket, cache.MODEL_PASSES:
             analysis = predictor.analyse(
                 clip, windows=timeline, progress=progress, on_prediction=show_label
             )
-        ticket.done()
         # The figures wait for the labels other sessions are still waiting for (the early
         # label stays on screen meanwhile).
         cache.LABELS_FIRST.wait_turn()
@@ -209,8 +207,6 @@ if pressed:
     except SERError as error:
         show_error(error)
         st.stop()
-    finally:
-        ticket.done()
     session.set_result(
         st.session_state,
         session.DETECT_RESULT,

@@ -142,12 +142,16 @@ def _decode_soundfile(opened: _Opened, limits: AudioLimits | None) -> tuple[np.n
     return data, rate
 
 
-def _decode_av(opened: _Opened, limits: AudioLimits | None) -> tuple[np.ndarray, int]:
+def _open_av(opened: _Opened) -> Any:
+    """The FFmpeg container of ``opened``; what FFmpeg cannot open is a :class:`_DecodeError`."""
     try:
-        container = av.open(opened.target(), mode="r", metadata_errors="ignore")
+        return av.open(opened.target(), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, ValueError, OSError) as exc:
         raise _DecodeError(str(exc)) from exc
-    with container:
+
+
+def _decode_av(opened: _Opened, limits: AudioLimits | None) -> tuple[np.ndarray, int]:
+    with _open_av(opened) as container:
         if not container.streams.audio:
             kinds = sorted({s.type for s in container.streams}) or ["nothing"]
             raise _DecodeError(f"it holds {', '.join(kinds)}, no audio stream")
@@ -250,11 +254,7 @@ def audio_info(source: str | os.PathLike[str] | bytes | bytearray | IO[bytes]) -
 
 
 def _info_av(opened: _Opened) -> AudioInfo:
-    try:
-        container = av.open(opened.target(), mode="r", metadata_errors="ignore")
-    except (av.error.FFmpegError, ValueError, OSError) as exc:
-        raise _DecodeError(str(exc)) from exc
-    with container:
+    with _open_av(opened) as container:
         if not container.streams.audio:
             raise _DecodeError("no audio stream")
         stream = container.streams.audio[0]

@@ -216,15 +216,8 @@ class AnalysisMixin:
         classify: bool = True,
         on_probabilities: Callable[[np.ndarray], None] | None = None,
     ) -> tuple[np.ndarray | None, Explanation]:
-        """Probabilities (C,) and the explanation of one clip from one model pass.
-
-        ``index`` None explains the predicted class. A model with ``encode_signal`` (a frozen
-        pretrained-encoder head) runs its encoder once, with attention maps, and returns the
-        probabilities of that run; other models are featurised once, classified, then
-        explained on the same input (their ``explain`` has no probabilities to give back;
-        ``classify=False``, for a long clip labelled by its windows, skips that: None).
-        ``on_probabilities`` receives them as soon as they exist, before the explanation.
-        """
+        """:func:`explain_clip` with this predictor's model, pipeline, device and speaker
+        normalisation."""
         # A speaker-adapted model is explained on the normalised features it classified.
         adapt = (lambda f: self._adapt([f])[0]) if self.speaker_adapted else None
         return explain_clip(

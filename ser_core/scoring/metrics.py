@@ -152,11 +152,7 @@ def weighted_f1(y_true: ArrayLike, y_pred: ArrayLike, labels: Iterable[str] | No
     Returns:
         A float in [0, 1]; ``nan`` for empty input.
     """
-    yt, yp, label_list = resolve_labels(y_true, y_pred, labels)
-    if len(yt) == 0:
-        return float("nan")
-    present = _present(yt, label_list)
-    return float(f1_score(yt, yp, labels=present, average="weighted", zero_division=0))
+    return _f1(y_true, y_pred, labels, "weighted")
 
 
 def macro_f1(y_true: ArrayLike, y_pred: ArrayLike, labels: Iterable[str] | None = None) -> float:
@@ -165,11 +161,16 @@ def macro_f1(y_true: ArrayLike, y_pred: ArrayLike, labels: Iterable[str] | None 
     Returns:
         A float in [0, 1]; ``nan`` for empty input.
     """
+    return _f1(y_true, y_pred, labels, "macro")
+
+
+def _f1(y_true: ArrayLike, y_pred: ArrayLike, labels: Iterable[str] | None, average: str) -> float:
+    """scikit-learn's F1 over the classes present in ``y_true`` (``nan`` for empty input)."""
     yt, yp, label_list = resolve_labels(y_true, y_pred, labels)
     if len(yt) == 0:
         return float("nan")
     present = _present(yt, label_list)
-    return float(f1_score(yt, yp, labels=present, average="macro", zero_division=0))
+    return float(f1_score(yt, yp, labels=present, average=average, zero_division=0))
 
 
 #: Metric name → function ``(y_true, y_pred, labels) -> float``. Names used across reports.

@@ -19,7 +19,7 @@ def test_cpu_sized_serct_card_lists_its_reductions_and_the_full_size() -> None:
 
 def test_full_size_cnn1d_lstm_card_claims_no_reduction() -> None:
     card = create_model("cnn1d_lstm", num_classes=7).card()
-    assert len(card["notes"]) == 1 and "from scratch" in card["notes"][0]
+    assert len(card["notes"]) == 1 and "no external pretrained weights" in card["notes"][0]
     assert card["shortfall_reasons"] == []
     reduced = create_model("cnn1d_lstm", num_classes=7, channels=[32, 32, 64, 64]).card()
     assert "channels [32, 32, 64, 64] (full size: [64, 64, 128, 128])" in reduced["notes"][1]

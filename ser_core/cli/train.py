@@ -237,6 +237,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="mixup with lambda ~ Beta(ALPHA, ALPHA) per batch (default 0: off; 0.2 is usual)",
     )
     reg.add_argument(
+        "--init-from",
+        metavar="CHECKPOINT",
+        help="start from the weights of a checkpoint of the same model and features (e.g. "
+        "pretrained on other corpora); the classifier layer is trained afresh",
+    )
+    reg.add_argument(
         "--refit",
         action="store_true",
         default=None,

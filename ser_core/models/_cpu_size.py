@@ -46,7 +46,7 @@ def cpu_size_card(config: ModelConfig, full_size: Mapping[str, Any]) -> dict[str
         for key, value in full_size.items()
         if _plain(current[key]) != _plain(value)
     ]
-    notes = ["weights: trained from scratch on the raw waveform (no pretraining)"]
+    notes = ["weights: learnt here on the raw waveform (no external pretrained weights)"]
     reasons = []
     if reduced:
         full = json.dumps(

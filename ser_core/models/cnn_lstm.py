@@ -121,8 +121,8 @@ class CNNLSTM(SERModel):
         return {
             **super().card(),
             **from_scratch_card(
-                f"trained from scratch on {c.n_features}-band {c.features} maps (no "
-                "pretraining), one torch thread"
+                f"trained on {c.n_features}-band {c.features} maps (no "
+                "external pretrained weights), one torch thread"
             ),
         }
 

@@ -176,8 +176,8 @@ class MelViT(SERModel):
         return {
             **super().card(),
             **from_scratch_card(
-                f"trained from scratch on {c.n_features}-band {c.features} maps (no "
-                "pretraining), one torch thread",
+                f"trained on {c.n_features}-band {c.features} maps (no "
+                "external pretrained weights), one torch thread",
                 "a Transformer has no convolutional prior: from scratch it needs far more than "
                 "a few hundred clips (ViTs are normally pretrained)",
             ),

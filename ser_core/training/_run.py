@@ -97,7 +97,9 @@ def _train_split_inner(
         raise TrainConfigError(f"need at least two classes to train, got {label_list}")
     y_all = np.array([index.get(e, -1) for e in emotions], dtype=np.int64)
 
-    model, feature_config = _fresh_model(config, label_list)
+    model, feature_config, init_note = _fresh_model(config, label_list)
+    if init_note:
+        notes.append(init_note)
     pipe = pipeline_for(model, feature_config)
 
     train_rows = parts["train"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,19 +44,100 @@ def _device(name: str) -> Any:
         raise TrainConfigError(f"unknown device {name!r}: {exc}") from exc
 
 
-def _fresh_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any]:
-    """The seeded, untrained model of ``config`` for ``labels``, and its feature config."""
+def _fresh_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any, str | None]:
+    """The seeded model of ``config`` for ``labels`` (untrained, or holding ``init_from``'s
+    weights), its feature config, and a note on where the starting weights came from."""
     _seed_everything(config.seed)
+    model, feature_config = _built(config, len(labels))
+    model.labels = labels
+    note = None
+    if config.init_from:
+        note = _load_initial_weights(model, feature_config, config)
+    return model, feature_config, note
+
+
+def _built(config: TrainConfig, num_classes: int) -> tuple[Any, Any]:
     try:
-        model, feature_config = build_model(
-            config.model, len(labels), config.model_config, config.feature_config or None
+        return build_model(
+            config.model, num_classes, config.model_config, config.feature_config or None
         )
     except ValueError as exc:
         if isinstance(exc, SERError):
             raise
         raise TrainConfigError(str(exc)) from exc
-    model.labels = labels
-    return model, feature_config
+
+
+def _load_initial_weights(model: Any, feature_config: Any, config: TrainConfig) -> str:
+    """Copy ``config.init_from``'s weights into ``model``; returns the note for the card.
+
+    The source must be the same model with the same config and features. Tensors sized by the
+    number of classes (found by building the model with one class more) are copied row by row
+    for the labels both share; rows of the other labels keep their fresh initialisation.
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    from ser_core.checkpoint_config import read_checkpoint_config
+    from ser_core.models import is_torch_model
+    from ser_core.models._base import WEIGHTS_NAME
+
+    source = Path(str(config.init_from))
+    if not is_torch_model(model):
+        raise TrainConfigError(f"init_from is for torch models; {model.model_name} is not one")
+    try:
+        payload = read_checkpoint_config(source, require_labels=True)
+    except SERError as exc:
+        raise TrainConfigError(f"init_from: {exc}") from exc
+    if payload["name"] != model.model_name:
+        raise TrainConfigError(
+            f"init_from holds a {payload['name']} model, this run trains {model.model_name}"
+        )
+    for what, theirs, ours in (
+        ("feature config", payload.get("feature_config") or {}, feature_config.to_dict()),
+        ("model config", payload["config"], model.config.to_dict()),
+    ):
+        if theirs != ours:
+            keys = sorted(k for k in set(theirs) | set(ours) if theirs.get(k) != ours.get(k))
+            raise TrainConfigError(
+                f"init_from's {what} differs from this run's in {', '.join(keys)}: the weights "
+                "were trained for other inputs or another shape"
+            )
+    weights = source / WEIGHTS_NAME
+    if not weights.is_file():
+        raise TrainConfigError(f"init_from: {source} has no {WEIGHTS_NAME}")
+    theirs = load_file(str(weights))
+    with torch.random.fork_rng():  # the probe must not shift this run's random stream
+        probe, _ = _built(config, model.num_classes + 1)
+    state = model.state_dict()
+    per_class = {k for k, v in probe.state_dict().items() if v.shape != state[k].shape}
+    source_labels = list(payload["labels"])
+    shared = [label for label in model.labels if label in source_labels]
+    for key, tensor in state.items():
+        if key not in theirs:
+            raise TrainConfigError(f"init_from has no tensor {key!r}")
+        if key in per_class:
+            for row, label in enumerate(model.labels):
+                if label in source_labels:
+                    tensor[row] = theirs[key][source_labels.index(label)]
+        elif theirs[key].shape == tensor.shape:
+            tensor.copy_(theirs[key])
+        else:
+            raise TrainConfigError(f"init_from's {key!r} has shape {tuple(theirs[key].shape)}")
+    model.load_state_dict(state)
+    return _init_note(source, payload, shared, [x for x in model.labels if x not in shared])
+
+
+def _init_note(source: Path, payload: dict[str, Any], shared: list[str], fresh: list[str]) -> str:
+    data = payload.get("data") or {}
+    metrics = payload.get("metrics") or {}
+    val_ua = (metrics.get("val") or {}).get("ua")
+    trained = ", ".join(data.get("corpora") or []) or "its own data"
+    val = f", validation UA {100 * val_ua:.1f}" if val_ua is not None else ""
+    return (
+        f"initialised from {source.name} ({payload['name']} trained on {trained}; best epoch "
+        f"{metrics.get('best_epoch', '?')}{val}); output rows copied for "
+        f"{', '.join(shared) or 'no label'}, fresh for {', '.join(fresh) or 'no label'}"
+    )
 
 
 def _refit(
@@ -73,7 +155,7 @@ def _refit(
     """A fresh model (same seed and config as ``first``) trained ``epochs`` epochs on ``rows``
     with no validation: the chosen epoch count, now with the validation speakers' data too."""
     config = data.config
-    model, _ = _fresh_model(config, labels)
+    model, _, _ = _fresh_model(config, labels)
     if getattr(first.config, "speaker_adapted", False):
         model.config.speaker_adapted = True
     # The warm-up stays as trained: the refit runs at least past it.

@@ -122,6 +122,10 @@ class TrainConfig:
         mixup: the Beta(α, α) parameter of mixup (0: off; Zhang et al. 2018): each batch is
             blended with a shuffled copy of itself (inputs, and the loss over both labels) with
             a weight λ ≥ 0.5 drawn per batch; sequences keep the longer length.
+        init_from: a checkpoint folder of the same model and features to start from instead of
+            random weights (pretraining on other corpora, then fine-tuning): every tensor whose
+            name and shape match is copied; the classifier, sized for another label set, stays
+            freshly initialised. The source's training data is noted in the new card.
         speaker_adapt: normalise every clip's features with its speaker's statistics taken
             from the speaker's *other* clips (:mod:`ser_core.adaptation`; test speakers too,
             from their other test clips, never their labels). Results are speaker-adapted:
@@ -169,6 +173,7 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     mixup: float = 0.0
+    init_from: str | None = None
     speaker_adapt: bool = False
     device: str = "cpu"
     num_threads: int | None = None

@@ -117,3 +117,13 @@ def test_refit_keeps_the_warm_up(corpus: pd.DataFrame, tmp_path: Path) -> None:
     config = cnn_config(epochs=3, patience=1, warmup_epochs=2, refit=True, evaluate_test=False)
     result = train(config, tmp_path / "refit", manifest=corpus)
     assert len(result.history) >= 2
+
+
+def test_each_epoch_is_logged_for_runs_without_progress_bars(
+    corpus: pd.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="ser_core.training"):
+        train(cnn_config(epochs=2), tmp_path / "run", manifest=corpus)
+    lines = [r.getMessage() for r in caplog.records if r.name == "ser_core.training.loop"]
+    assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
+    assert "validation UA" in lines[0] and "best epoch" in lines[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,6 +91,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from ser_core.training import train, train_folds
 
     config = train_config_from_args(args)
+    if not config.progress:  # no bars: one line per epoch instead, for log files
+        logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        logging.getLogger("ser_core.training").setLevel(logging.INFO)
     if not is_registered(config.model):
         raise SERError(f"unknown model {config.model!r}; choose one of {', '.join(list_models())}")
     out = Path(args.out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,8 @@ LOG_COLUMNS = (
     "val_ua",
     "seconds",
 )
+
+_LOG = logging.getLogger(__name__)
 
 
 def _augment_config(config: TrainConfig) -> AugmentConfig | None:
@@ -226,6 +229,11 @@ def _fit_torch(
                 scheduler.step(val_m.get("ua", 0.0))
             else:
                 scheduler.step()
+        _LOG.info(
+            "epoch %d/%d: loss %.3f, validation UA %s, best epoch %d, %.0f s",
+            epoch, config.epochs, row["train_loss"],
+            f"{row['val_ua']:.3f}" if len(val_rows) else "-", best_epoch, row["seconds"],
+        )  # fmt: skip
         if bar is not None:
             bar.set_postfix(
                 loss=f"{row['train_loss']:.3f}",

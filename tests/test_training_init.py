@@ -99,3 +99,25 @@ def test_the_command_line_takes_init_from() -> None:
         ["train", "--model", "cnn", "--corpus", "emodb", "--init-from", "ckpt/pre", "--out", "x"]
     )
     assert train_config_from_args(args).init_from == "ckpt/pre"
+
+
+def test_an_encoder_head_starts_from_the_heads_weights_only(
+    corpus: pd.DataFrame,
+    other_corpus: str,
+    tmp_path: Path,
+) -> None:
+    """A frozen pretrained encoder is not stored in a checkpoint: only the head is copied."""
+    from tiny_whisper import save_tiny_whisper
+
+    encoder = f"hf:{save_tiny_whisper(tmp_path / 'whisper', 2)}"
+    head = {"encoder": encoder, "layer_pooling": "per_layer", "hidden": [8]}
+    quick = {"model": "pretrained", "model_config": head, "feature_config": {}, "epochs": 2}
+    source = tmp_path / "head"
+    train(cnn_config(**quick), source, manifest=corpus)
+    config = cnn_config(**quick, corpora=[], manifest=other_corpus, init_from=str(source))
+    model, _, note = _fresh_model(config, ["angry", "neutral", "sad"])
+    theirs = load_model(source)
+    saved = model._saved_keys()
+    assert saved and not any(k.startswith("encoder.") for k in saved)
+    torch.testing.assert_close(model.state_dict()[saved[0]], theirs.state_dict()[saved[0]])
+    assert "fresh for neutral" in str(note)

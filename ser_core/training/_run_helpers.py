@@ -112,7 +112,8 @@ def _load_initial_weights(model: Any, feature_config: Any, config: TrainConfig) 
     per_class = {k for k, v in probe.state_dict().items() if v.shape != state[k].shape}
     source_labels = list(payload["labels"])
     shared = [label for label in model.labels if label in source_labels]
-    for key, tensor in state.items():
+    for key in model._saved_keys():  # a frozen pretrained encoder is rebuilt, not stored
+        tensor = state[key]
         if key not in theirs:
             raise TrainConfigError(f"init_from has no tensor {key!r}")
         if key in per_class:

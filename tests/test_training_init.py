@@ -64,7 +64,8 @@ def test_shared_weights_are_copied_and_output_rows_follow_the_labels(
         else:
             torch.testing.assert_close(tensor, theirs[key])
     assert not torch.equal(ours["head.output.weight"], untrained["head.output.weight"])
-    assert "copied for sad, angry" in str(note) and "fresh for neutral" in str(note)
+    assert note is not None and note.corpora == ["synth"]
+    assert "copied for sad, angry" in note.note and "fresh for neutral" in note.note
 
 
 def test_a_fine_tuning_run_records_its_starting_point(
@@ -78,7 +79,13 @@ def test_a_fine_tuning_run_records_its_starting_point(
     assert payload["training"]["init_from"] == str(pretrained)
     notes = " ".join(payload["data"]["notes"])
     assert f"initialised from {pretrained.name} (cnn trained on" in notes
-    assert "init_from" in (out / "README.md").read_text()
+    # the source's corpora bind the new weights: their licences are in the card
+    assert payload["data"]["corpora"] == ["synth2"]
+    assert payload["data"]["pretrained_on"] == ["synth"]
+    card = (out / "README.md").read_text()
+    assert "init_from" in card
+    assert "- synth: a user-supplied collection" in card
+    assert "- synth2: a user-supplied collection" in card
 
 
 def test_a_source_of_another_shape_or_input_is_refused(pretrained: Path, other_corpus: str) -> None:
@@ -120,4 +127,4 @@ def test_an_encoder_head_starts_from_the_heads_weights_only(
     saved = model._saved_keys()
     assert saved and not any(k.startswith("encoder.") for k in saved)
     torch.testing.assert_close(model.state_dict()[saved[0]], theirs.state_dict()[saved[0]])
-    assert "fresh for neutral" in str(note)
+    assert note is not None and "fresh for neutral" in note.note

@@ -97,9 +97,9 @@ def _train_split_inner(
         raise TrainConfigError(f"need at least two classes to train, got {label_list}")
     y_all = np.array([index.get(e, -1) for e in emotions], dtype=np.int64)
 
-    model, feature_config, init_note = _fresh_model(config, label_list)
-    if init_note:
-        notes.append(init_note)
+    model, feature_config, start = _fresh_model(config, label_list)
+    if start is not None:
+        notes.append(start.note)
     pipe = pipeline_for(model, feature_config)
 
     train_rows = parts["train"]
@@ -197,6 +197,7 @@ def _train_split_inner(
         parts=parts,
         manifest=manifest,
         notes=notes,
+        pretrained_on=start.corpora if start is not None else [],
         metrics=metrics,
         history=history,
         best_epoch=best_epoch,

@@ -44,16 +44,25 @@ def _device(name: str) -> Any:
         raise TrainConfigError(f"unknown device {name!r}: {exc}") from exc
 
 
-def _fresh_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any, str | None]:
+@dataclasses.dataclass(frozen=True)
+class StartingPoint:
+    """Where ``init_from``'s weights came from: a note for the card, and every corpus they were
+    trained on (their licences bind the new weights too)."""
+
+    note: str
+    corpora: list[str]
+
+
+def _fresh_model(config: TrainConfig, labels: list[str]) -> tuple[Any, Any, StartingPoint | None]:
     """The seeded model of ``config`` for ``labels`` (untrained, or holding ``init_from``'s
-    weights), its feature config, and a note on where the starting weights came from."""
+    weights), its feature config, and where the starting weights came from."""
     _seed_everything(config.seed)
     model, feature_config = _built(config, len(labels))
     model.labels = labels
-    note = None
+    start = None
     if config.init_from:
-        note = _load_initial_weights(model, feature_config, config)
-    return model, feature_config, note
+        start = _load_initial_weights(model, feature_config, config)
+    return model, feature_config, start
 
 
 def _built(config: TrainConfig, num_classes: int) -> tuple[Any, Any]:
@@ -67,8 +76,8 @@ def _built(config: TrainConfig, num_classes: int) -> tuple[Any, Any]:
         raise TrainConfigError(str(exc)) from exc
 
 
-def _load_initial_weights(model: Any, feature_config: Any, config: TrainConfig) -> str:
-    """Copy ``config.init_from``'s weights into ``model``; returns the note for the card.
+def _load_initial_weights(model: Any, feature_config: Any, config: TrainConfig) -> StartingPoint:
+    """Copy ``config.init_from``'s weights into ``model``; returns where they came from.
 
     The source must be the same model with the same config and features. Tensors sized by the
     number of classes (found by building the model with one class more) are copied row by row
@@ -125,7 +134,10 @@ def _load_initial_weights(model: Any, feature_config: Any, config: TrainConfig) 
         else:
             raise TrainConfigError(f"init_from's {key!r} has shape {tuple(theirs[key].shape)}")
     model.load_state_dict(state)
-    return _init_note(source, payload, shared, [x for x in model.labels if x not in shared])
+    data = payload.get("data") or {}
+    corpora = sorted({*data.get("corpora", []), *data.get("pretrained_on", [])})
+    note = _init_note(source, payload, shared, [x for x in model.labels if x not in shared])
+    return StartingPoint(note, corpora)
 
 
 def _init_note(source: Path, payload: dict[str, Any], shared: list[str], fresh: list[str]) -> str:

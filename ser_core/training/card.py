@@ -153,7 +153,7 @@ def model_card(
         "non-commercial use only; weights trained on them inherit those terms. Check each "
         "licence before any other use:",
         "",
-        *_licences(list(data.get("corpora", []))),
+        *_licences(sorted({*data.get("corpora", []), *data.get("pretrained_on", [])})),
         "",
         "## Hyperparameters",
         "",

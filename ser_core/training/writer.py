@@ -120,6 +120,7 @@ def _write_checkpoint(
     parts: dict[str, np.ndarray],
     manifest: pd.DataFrame,
     notes: list[str],
+    pretrained_on: list[str],
     metrics: dict[str, dict[str, float]],
     history: pd.DataFrame,
     best_epoch: int,
@@ -147,6 +148,8 @@ def _write_checkpoint(
         },
         "test_files": file_ids(manifest["path"].iloc[parts["test"]], root),
         "notes": notes,
+        # corpora the starting weights (init_from) were trained on: their licences apply too
+        **({"pretrained_on": pretrained_on} if pretrained_on else {}),
     }
     extra = _json_safe(
         {

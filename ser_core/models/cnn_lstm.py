@@ -121,8 +121,8 @@ class CNNLSTM(SERModel):
         return {
             **super().card(),
             **from_scratch_card(
-                f"trained on {c.n_features}-band {c.features} maps (no "
-                "external pretrained weights), one torch thread"
+                f"trained on {_input_rows(c)} maps (no external pretrained weights), one "
+                "torch thread"
             ),
         }
 
@@ -169,6 +169,13 @@ class CNNLSTM(SERModel):
         cam = grad_cam(run, target)
         frame_lengths = self.convs.out_lengths(lengths) if lengths is not None else None
         return resample_time_freq(cam, frame_lengths, lengths, (x.shape[1], x.shape[2]))
+
+
+def _input_rows(config: CNNLSTMConfig) -> str:
+    """The input map's rows in words, e.g. ``40-band logmel`` or ``39-row MFCC``."""
+    if config.features == "mfcc":
+        return f"{config.n_features}-row MFCC (coefficients with deltas)"
+    return f"{config.n_features}-band {config.features}"
 
 
 def _build(num_classes: int, config: dict[str, Any]) -> CNNLSTM:

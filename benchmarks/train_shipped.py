@@ -385,7 +385,12 @@ CHECKPOINTS: dict[str, list[str]] = {
     # 18 min; best epoch 25).
     # 40 epochs with 2 of warm-up raised its validation UA from 65.2 to 70.3 (25 s an epoch
     # beside two other jobs, best epoch 29, 17 min); its test UA fell (see the card).
-    "cnn1d_lstm-emodb": [*waveform("cnn1d_lstm", 40, 12), "--warmup-epochs", "2", *EMODB],
+    # Fine-tuned from cnn1d_lstm-five (PRETRAINED; its validation UA 28.4 after 5 epochs of
+    # 245 s, 20 min): 70.3 -> 73.7 (26 s an epoch beside another job, 36 epochs, best 34, 18 min).
+    "cnn1d_lstm-emodb": [
+        *(*waveform("cnn1d_lstm", 40, 12), "--warmup-epochs", "2"),
+        *(*pretrained("cnn1d_lstm-five"), *EMODB),
+    ],
     # Fine-tuned from serct-five (PRETRAINED) at its rate, 3e-4: validation UA 56.4 -> 62.0
     # (13 s an epoch, 22 epochs, best 10, 5 min).
     "serct-emodb": [*waveform("serct", 36, 12, "0.0003"), *pretrained("serct-five"), *EMODB],

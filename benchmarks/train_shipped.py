@@ -402,7 +402,10 @@ CHECKPOINTS: dict[str, list[str]] = {
     # 22 epochs with 1 of warm-up (the cosine then keeps lr near 1e-3 longer): training
     # collapsed to one class from epoch 5 (validation UA 19.5 at epoch 3; 35 s an epoch on a
     # quieter machine); not taken.
-    "serct-ravdess": [*waveform("serct", 11, 6), *RAVDESS],
+    # Fine-tuned from serct-five at 3e-4: validation UA 27.3 -> 26.6 (47-70 s an epoch, 13
+    # min), not taken. From scratch at 3e-4 with 1 warm-up epoch, 20 epochs: 27.3 -> 32.8
+    # (36-61 s an epoch beside another job, best 12, 14 min; training UA still rising), taken.
+    "serct-ravdess": [*waveform("serct", 20, 8, "0.0003"), "--warmup-epochs", "1", *RAVDESS],
     # 24 epochs with 1 of warm-up: validation UA 32.0 -> 38.3 (47 s an epoch beside one other
     # job, best epoch 19, 19 min).
     "cnn1d_lstm-ravdess": [*waveform("cnn1d_lstm", 24, 8), "--warmup-epochs", "1", *RAVDESS],

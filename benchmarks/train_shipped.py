@@ -408,6 +408,8 @@ CHECKPOINTS: dict[str, list[str]] = {
     "serct-ravdess": [*waveform("serct", 20, 8, "0.0003"), "--warmup-epochs", "1", *RAVDESS],
     # 24 epochs with 1 of warm-up: validation UA 32.0 -> 38.3 (47 s an epoch beside one other
     # job, best epoch 19, 19 min).
+    # Fine-tuned from cnn1d_lstm-five with this recipe: validation UA 38.3 -> 37.5 (75-107 s
+    # an epoch beside other jobs, 18 epochs, best 10, 24 min), not taken.
     "cnn1d_lstm-ravdess": [*waveform("cnn1d_lstm", 24, 8), "--warmup-epochs", "1", *RAVDESS],
 }
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from ser_core.audio import TARGET_SAMPLE_RATE, Window, frame_windows
 from ser_core.features import (
+    RECENT_FEATURES,
     FeatureCache,
     FeatureConfig,
     config_from_dict,
@@ -195,10 +196,16 @@ class InputPipeline:
     def featurize(self, signal: np.ndarray, sample_rate: int = TARGET_SAMPLE_RATE) -> np.ndarray:
         """The model's feature of one mono float signal (float32, no batch axis).
 
+        Models with the same feature config share it per clip (:mod:`ser_core.features.recent`:
+        Compare computes the Whisper states or ComParE functionals of a clip once).
+
         Raises:
             AudioInputError: a rate mismatch or an unusable signal.
         """
-        return _finite(extract(self.feature_config, signal, sample_rate))
+        config = self.feature_config
+        return RECENT_FEATURES.get_or_compute(
+            config, signal, sample_rate, lambda: _finite(extract(config, signal, sample_rate))
+        )
 
     def featurize_files(
         self,

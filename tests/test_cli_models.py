@@ -4,6 +4,7 @@ errors without tracebacks, and an end-to-end run on a small subset of EMO-DB."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -214,4 +215,8 @@ def test_bench_runs_and_reports_every_figure(
         assert row[key] > 0, key
     assert row["latency_p90_s"] >= row["latency_median_s"]
     assert main(args) == 0  # in a fresh process, as a table
-    assert "live_rtf" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "live_rtf" in out
+    # Compare's pass, measured: every model in one process on new clips.
+    match = re.search(r"all 1 side by side .*: (\d+\.\d+) s per 3 s clip", out)
+    assert match is not None and float(match.group(1)) > 0, out

@@ -53,6 +53,7 @@ from ser_core.features.extract import (
     register_extractor,
     validate_signal,
 )
+from ser_core.features.recent import RECENT_FEATURES, RecentFeatures, clear_recent_features
 
 register_extractor(EncoderStatesConfig, encoder_states)
 
@@ -61,6 +62,7 @@ __all__ = [
     "FEATURE_VERSION",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "RECENT_FEATURES",
     "AugmentConfig",
     "EGeMAPSConfig",
     "EncoderSpec",
@@ -70,10 +72,12 @@ __all__ = [
     "LogMelConfig",
     "MFCCConfig",
     "MFCCStatsConfig",
+    "RecentFeatures",
     "SpectrogramImageConfig",
     "WaveformAugmenter",
     "WaveformConfig",
     "cached_encoder",
+    "clear_recent_features",
     "config_from_dict",
     "encoder_spec",
     "extract",

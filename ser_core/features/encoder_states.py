@@ -354,9 +354,13 @@ def cached_encoder(name: str, allow_download: bool = False) -> SpeechEncoder:
 
 
 def clear_encoder_cache() -> None:
-    """Forget every encoder loaded by :func:`cached_encoder` (frees their memory)."""
+    """Forget every encoder loaded by :func:`cached_encoder` (frees their memory), and the
+    features recent signals had (another runtime may compute them slightly differently)."""
+    from ser_core.features.recent import clear_recent_features
+
     with _LOCK:
         _ENCODERS.clear()
+    clear_recent_features()
 
 
 def select_states(config: EncoderStatesConfig, states: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -12,6 +12,10 @@ not those of the models measured before it):
   resampler and ring buffer, one step (voice-activity check + prediction of the latest window)
   per second of audio; processing time divided by audio time.
 
+Then all of them side by side (:func:`side_by_side`): every model loaded in one process and run
+on one new clip after another, as the Compare page runs them, features shared between models
+with the same feature config.
+
 Benchmarks are measurements, not tests: a test only checks that the command runs.
 """
 
@@ -32,6 +36,8 @@ __all__ = [
     "bench_checkpoint",
     "bench_checkpoints",
     "rss_mb",
+    "side_by_side",
+    "side_by_side_isolated",
     "synthetic_speech",
 ]
 
@@ -118,6 +124,7 @@ def bench_checkpoint(
     """Measure one checkpoint in this process (see the module docstring)."""
     import torch
 
+    from ser_core.features import clear_recent_features
     from ser_core.inference import load_predictor
     from ser_core.inference.live import LiveSession
 
@@ -129,6 +136,7 @@ def bench_checkpoint(
     clip = synthetic_speech(clip_seconds)
     times = []
     for _ in range(repeats):
+        clear_recent_features()  # a new clip each time: features computed, not remembered
         t0 = time.perf_counter()
         predictor.predict_signal(clip, 16_000)
         times.append(time.perf_counter() - t0)
@@ -164,6 +172,41 @@ def bench_checkpoint(
         live_rtf=float(live_rtf),
         threads=threads,
     )
+
+
+def side_by_side(
+    names: Sequence[str], repeats: int = 5, clip_seconds: float = 3.0, threads: int = 2
+) -> float:
+    """Seconds to run every model in ``names`` on one new 3 s clip, one after another in this
+    process, as the Compare page does (median over ``repeats`` clips). Models with the same
+    feature config share the clip's features (:mod:`ser_core.features.recent`); each repeat
+    is a different clip, so nothing carries over from one to the next."""
+    import torch
+
+    from ser_core.inference import load_predictor
+
+    torch.set_num_threads(threads)
+    predictors = [with_synthetic_enrolment(load_predictor(name)) for name in names]
+    warm = synthetic_speech(clip_seconds, seed=99)
+    for predictor in predictors:
+        predictor.predict_signal(warm, 16_000)
+    totals = []
+    for repeat in range(repeats):
+        clip = synthetic_speech(clip_seconds, seed=100 + repeat)
+        t0 = time.perf_counter()
+        for predictor in predictors:
+            predictor.predict_signal(clip, 16_000)
+        totals.append(time.perf_counter() - t0)
+    return float(np.median(totals))
+
+
+def side_by_side_isolated(names: Sequence[str], isolate: bool = True, **options: Any) -> float:
+    """:func:`side_by_side` in a fresh process when ``isolate`` (memory and threads its own)."""
+    if not isolate:
+        return side_by_side(names, **options)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return float(pool.submit(side_by_side, list(names), **options).result())
 
 
 def _bench_in_child(name: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -70,15 +70,31 @@ WHISPER = [*WHISPER_PLAIN, *SPEED]
 #: (the ``whisper_tiny-emodb-loso*`` runs, 2 minutes each once cached): taken.
 WHISPER_TINY = ["--model", "whisper_tiny", "--model-config", WHISPER_HEAD, "--epochs", "40", *SPEED]
 WHISPER_ADAPTED = [*WHISPER_PLAIN, "--speaker-adapt"]  # adaptation normalises fixed features
+
+
+def svm(c: str) -> list[str]:
+    """The linear SVM on the ComParE functionals at regularisation ``c``."""
+    model_config = f'{{"n_features":6373,"kernel":"linear","C":{c}}}'
+    return [
+        *("--model", "svm", "--model-config", model_config),
+        *("--feature-config", '{"feature_set":"ComParE_2016"}'),
+    ]
+
+
 #: The SVM on the 6373 ComParE 2016 functionals (openSMILE), linear (liblinear), C = 1e-4. Chosen
 #: on the validation speakers over eGeMAPS with an RBF kernel (C 0.1 / 1 / 10 / 100: EMO-DB at
 #: most 62.7) and over C = 1e-5 .. 1e-1 (EMO-DB 69.1 / 76.5 / 73.3 / 73.3 / 73.3; RAVDESS 51.6 /
 #: 53.1 / 50.8 at 1e-5 / 1e-4 / 1e-3): validation UA 76.5 on EMO-DB (was 61.7) and 53.1 on
 #: RAVDESS (was 48.4). The linear model stores 7 × 6373 weights, not every support vector.
-SVM = [
-    *("--model", "svm", "--model-config", '{"n_features":6373,"kernel":"linear","C":0.0001}'),
-    *("--feature-config", '{"feature_set":"ComParE_2016"}'),
-]
+SVM = svm("0.0001")
+#: C chosen again on the mean validation UA of the cross-validation folds (ten validation
+#: speakers on EMO-DB instead of one; four actors in each of six folds on RAVDESS, instead of
+#: two). The shipped splits' own validation UA no longer decides. EMO-DB leave one
+#: speaker out, C = 1e-5 / 1e-4 / 1e-3 / 1e-2: 70.0 / 72.1 / 73.3 / 71.2 (an RBF kernel at C 10
+#: or 100: 73.7, for a model of every support vector: not worth it). RAVDESS six actor folds,
+#: C = 1e-6 / 1e-5 / 1e-4 / 1e-3: 43.5 / 49.9 / 48.3 / 45.0.
+SVM_EMODB = svm("0.001")
+SVM_RAVDESS = svm("0.00001")
 #: The MLP on the same ComParE functionals: validation UA 68.6 -> 73.2 on EMO-DB and 59.4 ->
 #: 64.8 on RAVDESS against eGeMAPS (seconds to train once the features are cached).
 MLP = [
@@ -345,8 +361,8 @@ CHECKPOINTS: dict[str, list[str]] = {
     # speaker-adapted (needs an enrolment; reported apart)
     "whisper_base-emodb-adapted": [*WHISPER_ADAPTED, *EMODB],
     "whisper_base-ravdess-adapted": [*WHISPER_ADAPTED, *RAVDESS],
-    "svm-emodb": [*SVM, *EMODB],
-    "svm-ravdess": [*SVM, *RAVDESS],
+    "svm-emodb": [*SVM_EMODB, *EMODB],
+    "svm-ravdess": [*SVM_RAVDESS, *RAVDESS],
     "svm-tess": [*SVM, *TESS],
     "mlp-emodb": [*MLP, *EMODB],
     "mlp-ravdess": [*MLP, *RAVDESS],
@@ -422,6 +438,10 @@ CROSS_VALIDATION: dict[str, list[str]] = {
     "default-loco-channel": [*WHISPER_PLAIN, *LOCO7, *CHANNEL],
     "default-loco-mean": [*WHISPER_MEAN, *LOCO7],
     "default-loco-mixup": [*WHISPER_PLAIN, *LOCO7, *MIXUP],
+    # Speed copies (x0.9, x1.1; 70 minutes with their caching): LOCO mean 54.4 -> 52.5, so not
+    # taken, though the validation mean rose (70.7 -> 72.5) and so did the lowest corpus (CASIA
+    # 36.8 -> 40.8; TESS is lowest now at 42.7): better on four corpora, worse on EMO-DB,
+    # RAVDESS and TESS.
     "default-loco-speed": [*WHISPER_PLAIN, *LOCO7, *SPEED],
     "whisper_base-emodb-loso": [*WHISPER, *EMODB_LOSO],
     "whisper_tiny-emodb-loso": [*WHISPER_TINY, *EMODB_LOSO],
@@ -442,8 +462,8 @@ CROSS_VALIDATION: dict[str, list[str]] = {
     # -> 76.9 over the 6 folds (5 min), not taken.
     "whisper_base-ravdess-6fold": [*WHISPER, *RAVDESS_6FOLD],
     "whisper_base-emodb-loso-adapted": [*WHISPER_ADAPTED, *EMODB_LOSO],
-    "svm-emodb-loso": [*SVM, *EMODB_LOSO],
-    "svm-ravdess-6fold": [*SVM, *RAVDESS_6FOLD],
+    "svm-emodb-loso": [*SVM_EMODB, *EMODB_LOSO],
+    "svm-ravdess-6fold": [*SVM_RAVDESS, *RAVDESS_6FOLD],
 }
 
 #: checkpoint → the leave-one-corpus-out run of its recipe, shown in its model card.

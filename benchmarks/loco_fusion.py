@@ -10,7 +10,8 @@ Representations:
 - ``base``: whisper_base, every hidden state's mean and standard deviation over time (7 × 512 × 2);
 - ``tiny``: the same on whisper_tiny (5 × 384 × 2);
 - ``egemaps``: openSMILE eGeMAPSv02 functionals (88; Eyben et al., IEEE TAC 2016);
-- fusions: concatenations of the above.
+- fusions: concatenations of the above;
+- parts of ``base`` (``BASE_VIEWS``): some hidden states only, or means only.
 
 Not a test: a measurement (the first run reads ~10 GB of cached encoder states and runs
 openSMILE over 8685 clips; later runs take a minute).
@@ -46,6 +47,28 @@ FUSIONS = {
     "base+tiny": ("base", "tiny"),
     "base+tiny+egemaps": ("base", "tiny", "egemaps"),
 }
+#: Parts of ``base`` (hidden state 0 is the embedding output, 6 the last layer): which hidden
+#: states and statistics generalise. name -> (hidden states kept, standard deviations kept).
+#: Their committed rows come from a later run than the others, whose recomputed ``base`` scored
+#: mean 52.9 (RAVDESS 52.2, every other corpus within 0.2 of the committed ``base`` row).
+BASE_VIEWS: dict[str, tuple[tuple[int, ...], bool]] = {
+    "base states 1-6": ((1, 2, 3, 4, 5, 6), True),
+    "base states 3-6": ((3, 4, 5, 6), True),
+    "base states 4-6": ((4, 5, 6), True),
+    "base means": ((0, 1, 2, 3, 4, 5, 6), False),
+}
+BASE_STATES, BASE_DIM = 7, 512
+
+
+def base_view(x: np.ndarray, states: tuple[int, ...], std: bool) -> np.ndarray:
+    """Columns of the ``base`` representation (every state's means, then every state's standard
+    deviations) for some hidden states, with or without their standard deviations."""
+    means = x[:, : BASE_STATES * BASE_DIM].reshape(len(x), BASE_STATES, BASE_DIM)
+    parts = [means[:, list(states)].reshape(len(x), -1)]
+    if std:
+        stds = x[:, BASE_STATES * BASE_DIM :].reshape(len(x), BASE_STATES, BASE_DIM)
+        parts.append(stds[:, list(states)].reshape(len(x), -1))
+    return np.concatenate(parts, axis=1)
 
 
 def _pooled_states(paths: list[str], encoder: str) -> np.ndarray:
@@ -119,17 +142,20 @@ def main() -> None:
     parser.add_argument("--data-root", required=True)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--c", type=float, default=0.1)
-    parser.add_argument("--only", nargs="*", default=list(FUSIONS))
+    parser.add_argument("--only", nargs="*", default=[*FUSIONS, *BASE_VIEWS])
     args = parser.parse_args()
     manifest = load_corpora(args.data_root, names=list(SEVEN))
     manifest = manifest[manifest["emotion"].astype(str).isin(SHARED_EMOTIONS)]
     manifest = manifest.reset_index(drop=True)
     paths = [str(p) for p in manifest["path"]]
-    parts = {name for fusion in args.only for name in FUSIONS[fusion]}
+    parts = {name for fusion in args.only for name in FUSIONS.get(fusion, ("base",))}
     features = {name: representation(name, paths) for name in sorted(parts)}
     results = []
     for fusion in args.only:
-        x = np.concatenate([features[name] for name in FUSIONS[fusion]], axis=1)
+        if fusion in BASE_VIEWS:
+            x = base_view(features["base"], *BASE_VIEWS[fusion])
+        else:
+            x = np.concatenate([features[name] for name in FUSIONS[fusion]], axis=1)
         table = loco(x, manifest, args.c).assign(representation=fusion)
         print(f"{fusion}: mean UA {table['ua'].mean():.1f}, min {table['ua'].min():.1f}")
         print(table.round(1).to_string(index=False), flush=True)

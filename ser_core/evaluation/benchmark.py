@@ -229,7 +229,9 @@ def render_benchmark(
             "representation (standardised, logistic regression, C fixed at 0.1: nothing tuned on "
             "a held-out corpus); UA (%) over each held-out corpus's own classes. `base` / `tiny`: "
             "every hidden state of whisper_base / whisper_tiny, mean and standard deviation over "
-            "time; `egemaps`: the 88 eGeMAPSv02 functionals (openSMILE); `+`: concatenated. "
+            "time; `egemaps`: the 88 eGeMAPSv02 functionals (openSMILE); `+`: concatenated; "
+            "`base states i-j`: only those hidden states of `base` (0 is the embedding output, 6 "
+            "the last layer); `base means`: without the standard deviations. "
             f"From `benchmarks/results/{PROBE_STUDY_FILE}` (`python benchmarks/loco_fusion.py "
             f"--data-root ../shared/corpora --out benchmarks/results/{PROBE_STUDY_FILE}`).",
             "",

@@ -421,6 +421,8 @@ CHECKPOINTS: dict[str, list[str]] = {
     # Fine-tuned from serct-five at 3e-4: validation UA 27.3 -> 26.6 (47-70 s an epoch, 13
     # min), not taken. From scratch at 3e-4 with 1 warm-up epoch, 20 epochs: 27.3 -> 32.8
     # (36-61 s an epoch beside another job, best 12, 14 min; training UA still rising), taken.
+    # The same with 30 epochs (patience 10; the cosine decays more slowly): 28.1, best epoch
+    # 10, stopped at 20 (22-48 s an epoch, 18 min), not taken.
     "serct-ravdess": [*waveform("serct", 20, 8, "0.0003"), "--warmup-epochs", "1", *RAVDESS],
     # 24 epochs with 1 of warm-up: validation UA 32.0 -> 38.3 (47 s an epoch beside one other
     # job, best epoch 19, 19 min).

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from ser_core.features.config import DEFAULT_SAMPLE_RATE, FeatureConfig
+from ser_core.features.recent import clear_recent_features
 
 if TYPE_CHECKING:  # torch and transformers are imported only when an encoder is needed
     import torch
@@ -356,8 +357,6 @@ def cached_encoder(name: str, allow_download: bool = False) -> SpeechEncoder:
 def clear_encoder_cache() -> None:
     """Forget every encoder loaded by :func:`cached_encoder` (frees their memory), and the
     features recent signals had (another runtime may compute them slightly differently)."""
-    from ser_core.features.recent import clear_recent_features
-
     with _LOCK:
         _ENCODERS.clear()
     clear_recent_features()

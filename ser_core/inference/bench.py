@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,8 @@ __all__ = [
     "side_by_side_isolated",
     "synthetic_speech",
 ]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -200,13 +202,18 @@ def side_by_side(
     return float(np.median(totals))
 
 
+def _in_fresh_process(function: Callable[..., T], *args: Any, **options: Any) -> T:
+    """``function(*args, **options)`` in a spawned process of its own (memory, threads)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *args, **options).result()
+
+
 def side_by_side_isolated(names: Sequence[str], isolate: bool = True, **options: Any) -> float:
     """:func:`side_by_side` in a fresh process when ``isolate`` (memory and threads its own)."""
     if not isolate:
         return side_by_side(names, **options)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        return float(pool.submit(side_by_side, list(names), **options).result())
+    return float(_in_fresh_process(side_by_side, list(names), **options))
 
 
 def _bench_in_child(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -218,9 +225,7 @@ def bench_checkpoints(names: Sequence[str], isolate: bool = True, **options: Any
     rows = []
     for name in names:
         if isolate:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-                rows.append(pool.submit(_bench_in_child, name, options).result())
+            rows.append(_in_fresh_process(_bench_in_child, name, options))
         else:
             rows.append(asdict(bench_checkpoint(name, **options)))
     return pd.DataFrame(rows)

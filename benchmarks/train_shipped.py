@@ -440,7 +440,7 @@ CROSS_VALIDATION: dict[str, list[str]] = {
     "default-loco-channel": [*WHISPER_PLAIN, *LOCO7, *CHANNEL],
     "default-loco-mean": [*WHISPER_MEAN, *LOCO7],
     "default-loco-mixup": [*WHISPER_PLAIN, *LOCO7, *MIXUP],
-    # Speed copies (x0.9, x1.1; 70 minutes with their caching): LOCO mean 54.4 -> 52.5, so not
+    # Speed copies (x0.9, x1.1; 40 minutes with their caching): LOCO mean 54.4 -> 52.5, so not
     # taken, though the validation mean rose (70.7 -> 72.5) and so did the lowest corpus (CASIA
     # 36.8 -> 40.8; TESS is lowest now at 42.7): better on four corpora, worse on EMO-DB,
     # RAVDESS and TESS.

@@ -15,8 +15,8 @@ from synthetic_runs import cnn_config, corpus  # noqa: F401 (corpus is a fixture
 
 from ser_core.cli import build_parser
 from ser_core.cli.train import train_config_from_args
-from ser_core.training import TrainConfig, TrainConfigError, train
-from ser_core.training._optim import WarmUp, mixup, regularised_loss
+from ser_core.training import TrainConfig, TrainConfigError, loop, train
+from ser_core.training._optim import WarmUp, mixup, regularised_loss, weight_average
 
 
 def test_warm_up_ramps_each_group_linearly_then_leaves_the_rate_alone() -> None:
@@ -75,13 +75,17 @@ def test_settings_are_validated_and_parsed_from_the_command_line() -> None:
         TrainConfig(corpora=["emodb"], mixup=-0.2)
     with pytest.raises(TrainConfigError, match="warmup_epochs"):
         TrainConfig(corpora=["emodb"], epochs=3, warmup_epochs=3)
+    with pytest.raises(TrainConfigError, match="ema"):
+        TrainConfig(corpora=["emodb"], ema=1.0)
     recipe = ["--warmup-epochs", "1.5", "--label-smoothing", "0.1", "--mixup", "0.2"]
+    recipe += ["--ema", "0.99"]
     args = build_parser().parse_args(
         ["train", "--corpus", "emodb", "--data-root", "x", "--out", "o", *recipe]
     )
     config = train_config_from_args(args)
     assert (config.warmup_epochs, config.label_smoothing, config.mixup) == (1.5, 0.1, 0.2)
-    assert {"warmup_epochs", "label_smoothing", "mixup"} <= set(config.hyperparameters())
+    assert config.ema == 0.99
+    assert {"warmup_epochs", "label_smoothing", "mixup", "ema"} <= set(config.hyperparameters())
 
 
 def test_a_run_with_the_whole_recipe_warms_up_then_anneals(
@@ -127,3 +131,50 @@ def test_each_epoch_is_logged_for_runs_without_progress_bars(
     lines = [r.getMessage() for r in caplog.records if r.name == "ser_core.training.loop"]
     assert [line.split(":")[0] for line in lines] == ["epoch 1/2", "epoch 2/2"]
     assert "validation UA" in lines[0] and "best epoch" in lines[0]
+
+
+def test_weight_averaging_validates_and_keeps_the_moving_average_of_every_step(
+    corpus: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decay = 0.8
+    steps: list[dict[str, torch.Tensor]] = []  # the raw weights after each optimiser step
+    ends: list[int] = []  # the number of steps at the end of each epoch
+
+    def recording(model: torch.nn.Module, d: float) -> object:
+        averaged = weight_average(model, d)
+        update = averaged.update_parameters
+
+        def update_parameters(m: torch.nn.Module) -> None:
+            steps.append({k: v.detach().clone() for k, v in m.state_dict().items()})
+            update(m)
+
+        averaged.update_parameters = update_parameters  # type: ignore[method-assign]
+        return averaged
+
+    real_predict = loop._predict_rows
+
+    def predict(*args: object, **kwargs: object) -> np.ndarray:
+        ends.append(len(steps))  # validation runs once per epoch, after its last step
+        return real_predict(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loop, "weight_average", recording)
+    monkeypatch.setattr(loop, "_predict_rows", predict)
+    config = cnn_config(epochs=3, ema=decay, evaluate_test=False)
+    result = train(config, tmp_path / "ema", manifest=corpus)
+    assert len(ends) == 3 and ends[-1] == len(steps) > 3
+    # The average of the first steps up to the kept epoch's end: the first update copies.
+    kept = ends[result.best_epoch - 1]
+    # (BatchNorm's statistics are averaged too; its step counter is left out.)
+    expected = {k: v.clone() for k, v in steps[0].items() if v.is_floating_point()}
+    for state in steps[1:kept]:
+        for k in expected:
+            expected[k] = decay * expected[k] + (1 - decay) * state[k]
+    saved = result.model.state_dict()
+    for k, v in expected.items():
+        torch.testing.assert_close(saved[k], v, rtol=1e-5, atol=1e-6)
+    # ... which is not the raw weights of that step, nor what the same run without it keeps.
+    last = steps[kept - 1]
+    assert any(not torch.allclose(saved[k], last[k]) for k in expected)
+    plain = train(config.replace(ema=0.0), tmp_path / "plain", manifest=corpus)
+    assert plain.history["train_loss"].tolist() == result.history["train_loss"].tolist()
+    assert any(not torch.allclose(plain.model.state_dict()[k], saved[k]) for k in expected)

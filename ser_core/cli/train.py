@@ -241,6 +241,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="mixup with lambda ~ Beta(ALPHA, ALPHA) per batch (default 0: off; 0.2 is usual)",
     )
     reg.add_argument(
+        "--ema",
+        type=float,
+        metavar="DECAY",
+        help="validate and save an exponential moving average of the weights with this decay "
+        "per step (default 0: off; e.g. 0.99 for a few hundred steps)",
+    )
+    reg.add_argument(
         "--init-from",
         metavar="CHECKPOINT",
         help="start from the weights of a checkpoint of the same model and features (e.g. "

@@ -19,6 +19,7 @@ __all__ = [
     "make_scheduler",
     "mixup",
     "regularised_loss",
+    "weight_average",
 ]
 
 
@@ -138,3 +139,11 @@ def regularised_loss(
         return F.cross_entropy(logits, y, weight=class_weights, label_smoothing=label_smoothing)
     per_row = F.cross_entropy(logits, y, reduction="none", label_smoothing=label_smoothing)
     return (per_row * row_weights).sum() / row_weights.sum()
+
+
+def weight_average(model: Any, decay: float) -> Any:
+    """An exponential moving average of ``model``'s weights and buffers (torch's
+    ``AveragedModel``), to be updated after each optimiser step; its ``module`` is a model."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)

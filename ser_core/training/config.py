@@ -122,6 +122,11 @@ class TrainConfig:
         mixup: the Beta(α, α) parameter of mixup (0: off; Zhang et al. 2018): each batch is
             blended with a shuffled copy of itself (inputs, and the loss over both labels) with
             a weight λ ≥ 0.5 drawn per batch; sequences keep the longer length.
+        ema: decay of an exponential moving average of the weights, updated after every
+            optimiser step (0: off; e.g. 0.999). Validation, early stopping and the saved
+            checkpoint then use the averaged weights, which are flatter than any one step's:
+            a cheap ensemble over the trajectory that helps small, noisy training sets
+            (BatchNorm statistics are averaged too).
         init_from: a checkpoint folder of the same model and features to start from instead of
             random weights (pretraining on other corpora, then fine-tuning): every tensor whose
             name and shape match is copied; the classifier, sized for another label set, stays
@@ -173,6 +178,7 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     label_smoothing: float = 0.0
     mixup: float = 0.0
+    ema: float = 0.0
     init_from: str | None = None
     speaker_adapt: bool = False
     device: str = "cpu"
@@ -213,6 +219,8 @@ class TrainConfig:
             raise TrainConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.mixup < 0:
             raise TrainConfigError(f"mixup (Beta alpha) must be >= 0, got {self.mixup}")
+        if not 0.0 <= self.ema < 1.0:
+            raise TrainConfigError(f"ema (a decay) must be in [0, 1), got {self.ema}")
         if not 0.0 <= self.warmup_epochs < self.epochs:
             raise TrainConfigError(
                 f"warmup_epochs must be >= 0 and below epochs ({self.epochs}), got "

@@ -22,6 +22,7 @@ from ser_core.training._optim import (
     make_scheduler,
     mixup,
     regularised_loss,
+    weight_average,
 )
 from ser_core.training.config import TrainConfig, TrainConfigError
 from ser_core.training.store import _Data
@@ -133,6 +134,9 @@ def _fit_torch(
     spec_options = _spec_augment_options(config)
     steps_per_epoch = sum(1 for _ in _batches(train_rows, config.batch_size, None))
     warm_up = WarmUp(optimizer, round(config.warmup_epochs * steps_per_epoch))
+    averaged = weight_average(model, config.ema) if config.ema else None
+    # What is validated and kept: the averaged weights when there are some.
+    scored = averaged.module if averaged is not None else model
 
     history: list[dict[str, float]] = []
     best: tuple[float, float] = (-math.inf, math.inf)  # (val UA, -val loss) to maximise
@@ -188,6 +192,8 @@ def _fit_torch(
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             total_loss += float(loss.detach()) * len(rows)
             seen += len(rows)
             train_true += y_all[rows].tolist()
@@ -203,7 +209,7 @@ def _fit_torch(
         val_m: dict[str, float] = {}
         if len(val_rows):
             proba = _predict_rows(
-                model, pipe, data, val_rows, device, config.batch_size, summarized
+                scored, pipe, data, val_rows, device, config.batch_size, summarized
             )
             val_m = _metrics(y_all[val_rows].tolist(), proba.argmax(axis=1).tolist(), labels)
             picked = np.clip(proba[np.arange(len(val_rows)), y_all[val_rows]], 1e-12, 1.0)
@@ -221,7 +227,9 @@ def _fit_torch(
         history.append(row)
         if score > best:
             best, best_epoch, best_val, stale = score, epoch, val_m, 0
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            best_state = copy.deepcopy(
+                {k: v.detach().cpu() for k, v in scored.state_dict().items()}
+            )
         else:
             stale += 1
         if scheduler is not None and not warming_up:

@@ -441,7 +441,9 @@ CHECKPOINTS: dict[str, list[str]] = {
     # min), not taken. From scratch at 3e-4 with 1 warm-up epoch, 20 epochs: 27.3 -> 32.8
     # (36-61 s an epoch beside another job, best 12, 14 min; training UA still rising), taken.
     # The same with 30 epochs (patience 10; the cosine decays more slowly): 28.1, best epoch
-    # 10, stopped at 20 (22-48 s an epoch, 18 min), not taken.
+    # 10, stopped at 20 (22-48 s an epoch, 18 min), not taken. This recipe fine-tuned from
+    # serct-five (``--init-from``): 29.7 against 32.8, best epoch 12 (36-85 s an epoch beside
+    # another job, 23 min), not taken.
     "serct-ravdess": [*waveform("serct", 20, 8, "0.0003"), "--warmup-epochs", "1", *RAVDESS],
     # 24 epochs with 1 of warm-up: validation UA 32.0 -> 38.3 (47 s an epoch beside one other
     # job, best epoch 19, 19 min).

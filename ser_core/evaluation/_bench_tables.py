@@ -23,6 +23,7 @@ __all__ = [
     "render_generalisation_table",
     "render_readme_table",
     "render_validation_table",
+    "render_zoo_targets_table",
 ]
 
 #: The default model's candidates, compared on validation UA by
@@ -31,6 +32,29 @@ CANDIDATES_FILE = "default-candidates.txt"
 #: Leave-one-corpus-out linear-probe study of clip representations
 #: (``benchmarks/loco_fusion.py``: ``representation, corpus, n, classes, chance, ua, wa``).
 PROBE_STUDY_FILE = "loco-fusion.csv"
+
+#: The seed architectures every shipped ``<architecture>-<corpus>`` checkpoint is held to, and
+#: their targets (test UA, %): each one at least ``ZOO_FLOOR``, the best at least ``ZOO_BEST``;
+#: the small Whisper encoder within ``TINY_GAP`` points of the base one.
+SEED_ARCHITECTURES = (
+    "cnn",
+    "lstm",
+    "cnn_lstm",
+    "cnn1d_lstm",
+    "cnn_bilstm",
+    "cnn_bilstm_attn",
+    "vit",
+    "serct",
+    "vgg19",
+    "resnet50",
+    "mobilenet_v3",
+    "mlp",
+    "svm",
+)
+ZOO_CORPORA = ("emodb", "ravdess")
+ZOO_FLOOR = {"emodb": 50.0, "ravdess": 35.0}
+ZOO_BEST = {"emodb": 75.0, "ravdess": 60.0}
+TINY_GAP = 3.0
 
 _CORPUS_TITLES = {
     "emodb": "EMO-DB",
@@ -227,3 +251,61 @@ def render_readme_table(rows: pd.DataFrame) -> str:
         " breakdowns and the published numbers beside them: [docs/benchmark.md]"
         "(docs/benchmark.md)."
     )
+
+
+def _against(value: float, target: float) -> str:
+    """ "met", or by how much a figure falls short (judged as shown, to one decimal)."""
+    shown = round(value, 1)
+    return "met" if shown >= target else f"short by {target - shown:.1f}"
+
+
+def render_zoo_targets_table(rows: pd.DataFrame) -> str | None:
+    """Each seed architecture's shipped checkpoints against the zoo's targets (test UA of the
+    ``speaker-holdout`` split), then the best seed model per corpus and whisper_tiny's gap to
+    whisper_base; None when no such checkpoint is committed."""
+    if rows.empty:
+        return None
+    shipped = rows[(rows["kind"] == "checkpoint") & ~rows["adapted"].astype(bool)]
+    ua = {(r["name"], r["corpus"]): float(r["ua"]) for _, r in shipped.iterrows()}
+    body, best = [], {}
+    for model in SEED_ARCHITECTURES:
+        cells: list[str] = []
+        for corpus in ZOO_CORPORA:
+            value = ua.get((f"{model}-{corpus}", corpus))
+            if value is None:
+                cells += ["–", "not shipped"]
+                continue
+            cells += [f"{value:.1f}", _against(value, ZOO_FLOOR[corpus])]
+            if value > best.get(corpus, ("", -1.0))[1]:
+                best[corpus] = (model, value)
+        body.append([model, *cells])
+    if not best:
+        return None
+    titles = [_CORPUS_TITLES.get(c, c) for c in ZOO_CORPORA]
+    header = ["architecture"]
+    for corpus, title in zip(ZOO_CORPORA, titles, strict=True):
+        header += [f"{title} UA", f"target ≥ {ZOO_FLOOR[corpus]:.0f}"]
+    lines = [markdown_table(header, body), ""]
+    for corpus, title in zip(ZOO_CORPORA, titles, strict=True):
+        if corpus in best:
+            model, value = best[corpus]
+            verdict = _against(value, ZOO_BEST[corpus])
+            lines.append(
+                f"- Best seed model on {title}: `{model}-{corpus}` {value:.1f} "
+                f"(target ≥ {ZOO_BEST[corpus]:.0f}: {verdict})."
+            )
+        tiny = ua.get((f"whisper_tiny-{corpus}", corpus))
+        base = ua.get((f"whisper_base-{corpus}", corpus))
+        if tiny is not None and base is not None:
+            verdict = _against(round(tiny, 1), round(base, 1) - TINY_GAP)
+            lines.append(
+                f"- `whisper_tiny-{corpus}` {tiny:.1f} against `whisper_base-{corpus}` {base:.1f} "
+                f"(target: within {TINY_GAP:.0f} points: {verdict})."
+            )
+    lines += [
+        "",
+        "Test UA (%) of the shipped checkpoints on their held-out speakers (EMO-DB speakers 15 "
+        "and 16, RAVDESS actors 19-24), from the results table above; each model card says why "
+        "a model falls short.",
+    ]
+    return "\n".join(lines)

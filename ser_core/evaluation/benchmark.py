@@ -52,6 +52,7 @@ from ser_core.evaluation._bench_tables import (
     render_generalisation_table,
     render_readme_table,
     render_validation_table,
+    render_zoo_targets_table,
 )
 from ser_core.scoring.report import markdown_table
 
@@ -68,6 +69,7 @@ __all__ = [
     "render_benchmark",
     "render_readme_table",
     "render_validation_table",
+    "render_zoo_targets_table",
     "update_readme",
     "validation_rows",
     "write_report",
@@ -179,6 +181,9 @@ def render_benchmark(
                 _results_table(adapted),
                 "",
             ]
+        zoo = render_zoo_targets_table(plain)
+        if zoo is not None:
+            lines += ["### The seed architectures against their targets", "", zoo, ""]
         lines += ["## Breakdowns", "", "UA (%) per group with at least 10 test utterances.", ""]
         body = [
             [

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ser_core.errors import SERError
 from ser_core.scoring.report import markdown_table
+from ser_core.targets import SEED_UA_BEST, SEED_UA_FLOOR, TINY_UA_GAP
 
 __all__ = [
     "CANDIDATES_FILE",
@@ -33,9 +34,8 @@ CANDIDATES_FILE = "default-candidates.txt"
 #: (``benchmarks/loco_fusion.py``: ``representation, corpus, n, classes, chance, ua, wa``).
 PROBE_STUDY_FILE = "loco-fusion.csv"
 
-#: The seed architectures every shipped ``<architecture>-<corpus>`` checkpoint is held to, and
-#: their targets (test UA, %): each one at least ``ZOO_FLOOR``, the best at least ``ZOO_BEST``;
-#: the small Whisper encoder within ``TINY_GAP`` points of the base one.
+#: The seed architectures whose shipped ``<architecture>-<corpus>`` checkpoints the zoo's
+#: targets (:mod:`ser_core.targets`) apply to.
 SEED_ARCHITECTURES = (
     "cnn",
     "lstm",
@@ -51,10 +51,9 @@ SEED_ARCHITECTURES = (
     "mlp",
     "svm",
 )
-ZOO_CORPORA = ("emodb", "ravdess")
-ZOO_FLOOR = {"emodb": 50.0, "ravdess": 35.0}
-ZOO_BEST = {"emodb": 75.0, "ravdess": 60.0}
-TINY_GAP = 3.0
+ZOO_CORPORA = tuple(SEED_UA_FLOOR)
+ZOO_FLOOR = {corpus: 100 * ua for corpus, ua in SEED_UA_FLOOR.items()}
+ZOO_BEST = {corpus: 100 * ua for corpus, ua in SEED_UA_BEST.items()}
 
 _CORPUS_TITLES = {
     "emodb": "EMO-DB",
@@ -297,10 +296,10 @@ def render_zoo_targets_table(rows: pd.DataFrame) -> str | None:
         tiny = ua.get((f"whisper_tiny-{corpus}", corpus))
         base = ua.get((f"whisper_base-{corpus}", corpus))
         if tiny is not None and base is not None:
-            verdict = _against(round(tiny, 1), round(base, 1) - TINY_GAP)
+            verdict = _against(round(tiny, 1), round(base, 1) - TINY_UA_GAP)
             lines.append(
                 f"- `whisper_tiny-{corpus}` {tiny:.1f} against `whisper_base-{corpus}` {base:.1f} "
-                f"(target: within {TINY_GAP:.0f} points: {verdict})."
+                f"(target: within {TINY_UA_GAP:.0f} points: {verdict})."
             )
     lines += [
         "",

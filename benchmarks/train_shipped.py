@@ -207,7 +207,7 @@ SEED_MFCC: dict[tuple[str, str], list[str]] = {
 
 #: (architecture, corpus) in SEED4_CHOSEN fine-tuned from a longer pretraining than the
 #: architecture's ``-five``, chosen on the mean validation UA of EMO-DB's five speaker folds:
-#: vit-emodb from vit-five30 (30 epochs, validation UA 48.6 against vit-five's 41.4; 45 min
+#: vit-emodb from vit-five30 (30 epochs, validation UA 48.6 against vit-five's 40.3; 45 min
 #: beside another job) 56.5 -> 57.7 (``vit-emodb-5fold-pretrained*``; higher on two folds,
 #: equal on one, lower on two: a small gain, taken by the rule).
 LONGER_PRETRAINING = {("vit", "emodb"): "vit-five30"}

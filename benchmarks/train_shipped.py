@@ -332,7 +332,7 @@ PRETRAINED: dict[str, list[str]] = {
         *(*waveform("serct", 6, 3, "0.0003"), "--warmup-epochs", "1", "--max-files", "60", *FIVE),
     ],
     # Longer pretrainings: the shipped ones stopped while validation UA was still climbing
-    # (vit-five 30.3 -> 41.4 over its last six epochs; serct-five 23.6 -> 30.5 over four).
+    # (vit-five 30.3 -> 41.4 over its last six epochs; serct-five 22.7 -> 30.5 over four).
     "vit-five30": [
         *("--model", "vit", *SEED3_FEATURES, "--epochs", "30", "--patience", "8"),
         *("--lr", PRETRAIN_LR["vit"], *PRETRAIN_RECIPE, *FIVE),

@@ -176,15 +176,18 @@ def _results_table(rows: pd.DataFrame) -> str:
 
 
 def render_generalisation_table(rows: pd.DataFrame, names: Sequence[str] | None = None) -> str:
-    """Leave-one-corpus-out runs (those in ``names``, default all): per held-out corpus UA (over
-    its own classes) beside chance, then the mean and the lowest corpus of each run."""
+    """Leave-one-corpus-out runs (those in ``names``, in that order; default all, by name): per
+    held-out corpus UA (over its own classes) beside chance, then the mean and the lowest corpus
+    of each run."""
     loco = rows[(rows["protocol"] == "loco") & ~rows["adapted"].astype(bool)] if len(rows) else rows
     if names is not None and len(loco):
         loco = loco[loco["name"].isin(list(names))]
     if loco.empty:
         return "No leave-one-corpus-out run committed yet."
     body = []
-    for name, run in loco.groupby("name", sort=True):
+    runs = dict(tuple(loco.groupby("name", sort=True)))
+    for name in [n for n in names if n in runs] if names is not None else runs:
+        run = runs[name]
         for _, r in run.sort_values("corpus").iterrows():
             language = r.get("language", "")
             body.append(

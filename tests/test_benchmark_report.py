@@ -317,6 +317,13 @@ def test_a_leave_one_corpus_out_run_gets_a_generalisation_table(repo: Path) -> N
     )
     assert table in readme.read_text()  # the README shows the default's run
     assert render_generalisation_table(rows, ["other-loco"]).startswith("No leave-one-corpus-out")
+    # runs named explicitly come in the order given (the README: the shipped recipe first)
+    twin = rows[rows["name"] == "default-loco"].assign(name="a-loco")
+    both = pd.concat([rows, twin], ignore_index=True)
+    ordered = render_generalisation_table(both, ["default-loco", "a-loco"])
+    assert ordered.index("| `default-loco` |") < ordered.index("| `a-loco` |")
+    by_name = render_generalisation_table(both)
+    assert by_name.index("| `a-loco` |") < by_name.index("| `default-loco` |")
     page = (repo / "docs" / "benchmark.md").read_text()
     assert "| alpha | `default-loco` | whisper_base |" not in page  # not in the results table
     assert "## Generalisation to unseen corpora (leave one corpus out)" in page

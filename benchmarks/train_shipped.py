@@ -221,15 +221,21 @@ def seed3(model: str, epochs: int, patience: int) -> list[str]:
     return ["--model", model, *SEED3_FEATURES, *budget]
 
 
+def finetuned(model: str, epochs: int, patience: int, pretraining: str) -> list[str]:
+    """SEED3 fine-tuned from the folder ``pretraining`` (PRETRAINED), at its learning rate."""
+    recipe = seed3(model, epochs, patience)
+    if model in PRETRAIN_LR:
+        recipe += ["--lr", PRETRAIN_LR[model]]
+    return [*recipe, *pretrained(pretraining)]
+
+
 def seed(model: str, corpus: str = "") -> list[str]:
     """The recipe of a from-scratch seed architecture on log-mel maps (for ``corpus``)."""
     if (model, corpus) in SEED_MFCC:
         return ["--model", model, *MFCC_MODEL, *MFCC_FEATURES, *SEED_MFCC[(model, corpus)]]
     if (model, corpus) in SEED4_CHOSEN:  # SEED3 fine-tuned from the model's -five pretraining
-        recipe = seed3(model, *SEED4_CHOSEN[(model, corpus)])
-        if model in PRETRAIN_LR:  # fine-tuned at its pretraining's learning rate
-            recipe += ["--lr", PRETRAIN_LR[model]]
-        return [*recipe, *pretrained(LONGER_PRETRAINING.get((model, corpus), f"{model}-five"))]
+        pretraining = LONGER_PRETRAINING.get((model, corpus), f"{model}-five")
+        return finetuned(model, *SEED4_CHOSEN[(model, corpus)], pretraining)
     if (model, corpus) in SEED3_CHOSEN:
         return seed3(model, *SEED3_CHOSEN[(model, corpus)])
     budget = SEED2_BUDGET if (model, corpus) in SEED2_CHOSEN else SEED_BUDGET
@@ -532,18 +538,12 @@ CROSS_VALIDATION: dict[str, list[str]] = {
     # (pooled test 35.5 and 48.1; 10 and 15 minutes, one thread each, side by side): the
     # shipped recipe stands.
     "vit-emodb-5fold": [*seed3("vit", 40, 12), *EMODB_5FOLD],
-    "vit-emodb-5fold-pretrained": [
-        *(*seed3("vit", 40, 12), "--lr", PRETRAIN_LR["vit"], *pretrained("vit-five")),
-        *EMODB_5FOLD,
-    ],
+    "vit-emodb-5fold-pretrained": [*finetuned("vit", 40, 12, "vit-five"), *EMODB_5FOLD],
     # Fine-tuning from a longer pretraining (vit-five30, serct-five10) against the shipped one:
     # vit 56.5 -> 57.7 (taken, see LONGER_PRETRAINING); serct-emodb 56.4 with serct-five (as
     # shipped) against 54.4 with serct-five10 (10 epochs of 175-280 s, validation UA 31.8
     # against 30.3): the shipped recipe stands (5 folds: 13-19 s an epoch, 25-35 min a run).
-    "vit-emodb-5fold-pretrained30": [
-        *(*seed3("vit", 40, 12), "--lr", PRETRAIN_LR["vit"], *pretrained("vit-five30")),
-        *EMODB_5FOLD,
-    ],
+    "vit-emodb-5fold-pretrained30": [*finetuned("vit", 40, 12, "vit-five30"), *EMODB_5FOLD],
     "serct-emodb-5fold-pretrained": [
         *(*waveform("serct", 36, 12, "0.0003"), *pretrained("serct-five"), *EMODB_5FOLD)
     ],

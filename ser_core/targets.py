@@ -6,7 +6,25 @@ Model cards judge each shipped checkpoint against :data:`SEED_UA_FLOOR` (see
 
 from __future__ import annotations
 
-__all__ = ["SEED_UA_BEST", "SEED_UA_FLOOR", "TINY_UA_GAP"]
+__all__ = ["SEED_ARCHITECTURES", "SEED_UA_BEST", "SEED_UA_FLOOR", "TINY_UA_GAP"]
+
+#: The seed architectures whose shipped ``<architecture>-<corpus>`` checkpoints the targets
+#: below apply to.
+SEED_ARCHITECTURES = (
+    "cnn",
+    "lstm",
+    "cnn_lstm",
+    "cnn1d_lstm",
+    "cnn_bilstm",
+    "cnn_bilstm_attn",
+    "vit",
+    "serct",
+    "vgg19",
+    "resnet50",
+    "mobilenet_v3",
+    "mlp",
+    "svm",
+)
 
 #: Test UA (fraction) every seed architecture's ``<architecture>-<corpus>`` checkpoint aims at,
 #: on the corpus's held-out speakers.

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ser_core.errors import SERError
 from ser_core.scoring.report import markdown_table
-from ser_core.targets import SEED_UA_BEST, SEED_UA_FLOOR, TINY_UA_GAP
+from ser_core.targets import SEED_ARCHITECTURES, SEED_UA_BEST, SEED_UA_FLOOR, TINY_UA_GAP
 
 __all__ = [
     "CANDIDATES_FILE",
@@ -34,23 +34,6 @@ CANDIDATES_FILE = "default-candidates.txt"
 #: (``benchmarks/loco_fusion.py``: ``representation, corpus, n, classes, chance, ua, wa``).
 PROBE_STUDY_FILE = "loco-fusion.csv"
 
-#: The seed architectures whose shipped ``<architecture>-<corpus>`` checkpoints the zoo's
-#: targets (:mod:`ser_core.targets`) apply to.
-SEED_ARCHITECTURES = (
-    "cnn",
-    "lstm",
-    "cnn_lstm",
-    "cnn1d_lstm",
-    "cnn_bilstm",
-    "cnn_bilstm_attn",
-    "vit",
-    "serct",
-    "vgg19",
-    "resnet50",
-    "mobilenet_v3",
-    "mlp",
-    "svm",
-)
 ZOO_CORPORA = tuple(SEED_UA_FLOOR)
 ZOO_FLOOR = {corpus: 100 * ua for corpus, ua in SEED_UA_FLOOR.items()}
 ZOO_BEST = {corpus: 100 * ua for corpus, ua in SEED_UA_BEST.items()}

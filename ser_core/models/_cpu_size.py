@@ -12,8 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ser_core.targets import SEED_UA_FLOOR
+
 from ._config import ModelConfig
-from ._image import UA_TARGETS
 
 __all__ = ["cpu_size_card", "from_scratch_card"]
 
@@ -24,7 +25,7 @@ def from_scratch_card(*reasons: str) -> dict[str, Any]:
     """``ua_targets`` (issue 21's test-UA targets) and the ``shortfall_reasons`` a model card
     gives when a from-scratch seed model misses them (:mod:`ser_core.training.card`)."""
     return {
-        "ua_targets": dict(UA_TARGETS),
+        "ua_targets": dict(SEED_UA_FLOOR),
         "ua_target_source": UA_TARGET_SOURCE,
         "shortfall_reasons": list(reasons),
     }

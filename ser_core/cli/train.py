@@ -254,6 +254,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "pretrained on other corpora); the classifier layer is trained afresh",
     )
     reg.add_argument(
+        "--distill-from",
+        metavar="CHECKPOINT",
+        help="knowledge distillation: also match this trained checkpoint's probabilities on "
+        "the training clips (it must not have trained on a validation or test speaker)",
+    )
+    reg.add_argument(
+        "--distill-weight",
+        type=float,
+        metavar="W",
+        help="share of the distillation term in the loss (default 0.5)",
+    )
+    reg.add_argument(
+        "--distill-temperature",
+        type=float,
+        metavar="T",
+        help="temperature softening teacher and student (default 2)",
+    )
+    reg.add_argument(
         "--refit",
         action="store_true",
         default=None,

@@ -19,6 +19,7 @@ from ser_core.data import Split, oversample, undersample
 from ser_core.models import is_torch_model
 from ser_core.pipeline import pipeline_for
 from ser_core.scoring import summary_metrics
+from ser_core.training._distill import teacher_targets
 from ser_core.training._run_helpers import _device, _fresh_model, _refit, _speaker_adapted
 from ser_core.training.config import TrainConfigError
 from ser_core.training.data import auto_labels
@@ -149,10 +150,23 @@ def _train_split_inner(
     if summarized:
         data.ensure_summaries(model, pipe, all_rows, device)
 
+    teacher = None
+    pretrained_on = start.corpora if start is not None else []
+    if config.distill_from:
+        if not is_torch_model(model):
+            raise TrainConfigError(f"distill_from is for torch models, not {model.model_name}")
+        heldout = manifest["speaker"].iloc[np.concatenate([parts["val"], parts["test"]])]
+        teacher = teacher_targets(
+            config, data, np.concatenate([train_rows, refit_rows]), label_list,
+            sorted(set(heldout.dropna().astype(str))), device,
+        )  # fmt: skip
+        notes.append(teacher.note)
+        pretrained_on = sorted({*pretrained_on, *teacher.corpora})
+
     if is_torch_model(model):
         history, best_epoch, val_metrics = _fit_torch(
             model, pipe, data, train_rows, parts["val"], y_all, label_list, augment, device,
-            summarized,
+            summarized, teacher,
         )  # fmt: skip
     else:
         history, best_epoch, val_metrics = _fit_svm(
@@ -161,7 +175,7 @@ def _train_split_inner(
     if len(refit_rows):
         model = _refit(
             model, data, pipe, np.concatenate([train_rows, refit_rows]), y_all, label_list,
-            augment, device, summarized, best_epoch,
+            augment, device, summarized, best_epoch, teacher,
         )  # fmt: skip
         notes.append(
             f"refit: retrained from scratch on the training and validation speakers for "
@@ -197,7 +211,7 @@ def _train_split_inner(
         parts=parts,
         manifest=manifest,
         notes=notes,
-        pretrained_on=start.corpora if start is not None else [],
+        pretrained_on=pretrained_on,
         metrics=metrics,
         history=history,
         best_epoch=best_epoch,

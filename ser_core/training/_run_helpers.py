@@ -18,6 +18,7 @@ import pandas as pd
 from ser_core.errors import SERError
 from ser_core.features import AugmentConfig
 from ser_core.pipeline import InputPipeline, build_model
+from ser_core.training._distill import Teacher
 from ser_core.training.config import TrainConfig, TrainConfigError
 from ser_core.training.loop import _fit_torch
 from ser_core.training.store import _Data
@@ -164,6 +165,7 @@ def _refit(
     device: Any,
     summarized: bool,
     epochs: int,
+    teacher: Teacher | None = None,
 ) -> Any:
     """A fresh model (same seed and config as ``first``) trained ``epochs`` epochs on ``rows``
     with no validation: the chosen epoch count, now with the validation speakers' data too."""
@@ -176,7 +178,9 @@ def _refit(
     data.config = config.replace(epochs=epochs, patience=0)
     try:
         no_val = np.empty(0, dtype=np.int64)
-        _fit_torch(model, pipe, data, rows, no_val, y_all, labels, augment, device, summarized)
+        _fit_torch(
+            model, pipe, data, rows, no_val, y_all, labels, augment, device, summarized, teacher
+        )
     finally:
         data.config = config
     return model

@@ -131,6 +131,11 @@ class TrainConfig:
             random weights (pretraining on other corpora, then fine-tuning): every tensor whose
             name and shape match is copied; the classifier, sized for another label set, stays
             freshly initialised. The source's training data is noted in the new card.
+        distill_from: a trained checkpoint (any model) whose probabilities on the training
+            clips become soft targets (knowledge distillation, :mod:`ser_core.training._distill`);
+            it must not have trained on a speaker this run validates or tests on.
+        distill_weight: the soft targets' share of the loss (the labels' share is 1 minus it).
+        distill_temperature: the temperature T softening both distributions.
         speaker_adapt: normalise every clip's features with its speaker's statistics taken
             from the speaker's *other* clips (:mod:`ser_core.adaptation`; test speakers too,
             from their other test clips, never their labels). Results are speaker-adapted:
@@ -180,6 +185,9 @@ class TrainConfig:
     mixup: float = 0.0
     ema: float = 0.0
     init_from: str | None = None
+    distill_from: str | None = None
+    distill_weight: float = 0.5
+    distill_temperature: float = 2.0
     speaker_adapt: bool = False
     device: str = "cpu"
     num_threads: int | None = None
@@ -219,6 +227,12 @@ class TrainConfig:
             raise TrainConfigError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.mixup < 0:
             raise TrainConfigError(f"mixup (Beta alpha) must be >= 0, got {self.mixup}")
+        if not 0.0 < self.distill_weight <= 1.0:
+            raise TrainConfigError(f"distill_weight must be in (0, 1], got {self.distill_weight}")
+        if not self.distill_temperature > 0:
+            raise TrainConfigError(
+                f"distill_temperature must be positive, got {self.distill_temperature}"
+            )
         if not 0.0 <= self.ema < 1.0:
             raise TrainConfigError(f"ema (a decay) must be in [0, 1), got {self.ema}")
         if not 0.0 <= self.warmup_epochs < self.epochs:

@@ -16,6 +16,7 @@ from ser_core.data import class_weights
 from ser_core.features import AugmentConfig, WaveformAugmenter, spec_augment
 from ser_core.pipeline import InputPipeline, predict_features
 from ser_core.scoring import summary_metrics
+from ser_core.training._distill import Teacher, distillation_loss
 from ser_core.training._optim import (
     WarmUp,
     make_optimizer,
@@ -114,6 +115,7 @@ def _fit_torch(
     augment: AugmentConfig | None,
     device: Any,
     summarized: bool = False,
+    teacher: Teacher | None = None,
 ) -> tuple[pd.DataFrame, int, dict[str, float]]:
     import torch
 
@@ -135,6 +137,7 @@ def _fit_torch(
     steps_per_epoch = sum(1 for _ in _batches(train_rows, config.batch_size, None))
     warm_up = WarmUp(optimizer, round(config.warmup_epochs * steps_per_epoch))
     averaged = weight_average(model, config.ema) if config.ema else None
+    covered = torch.as_tensor(teacher.covered, device=device) if teacher is not None else None
     # What is validated and kept: the averaged weights when there are some.
     scored = averaged.module if averaged is not None else model
 
@@ -186,6 +189,12 @@ def _fit_torch(
                     logits, y[perm], weights, None if w is None else w[perm], config.label_smoothing
                 )
                 loss = lam * loss + (1.0 - lam) * other
+            if teacher is not None:
+                soft = torch.as_tensor(teacher.batch(rows, len(data.manifest)), device=device)
+                if perm is not None:
+                    soft = lam * soft + (1.0 - lam) * soft[perm]
+                kd = distillation_loss(logits, soft, covered, config.distill_temperature, w)
+                loss = (1.0 - config.distill_weight) * loss + config.distill_weight * kd
             warm_up.before_step()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

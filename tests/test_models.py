@@ -35,7 +35,7 @@ from ser_core.models import (
 from ser_core.models._layers import AdditiveAttention, lengths_to_mask
 from ser_core.models.mobilenet_v3 import MobileNetV3Backbone
 from ser_core.models.resnet50 import ResNet50Backbone
-from ser_core.models.serct import DeformableSpeechAttention
+from ser_core.models.serct import DeformableSpeechAttention, WaveformConvEncoder
 from ser_core.models.vgg19 import VGG19Backbone
 
 SR = 16000
@@ -346,8 +346,13 @@ def test_checkpoint_errors(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------ SERCT
 @pytest.mark.parametrize(
     "variant",
-    [{"attention": "vanilla"}, {"use_cnn": False}, {"use_transformer": False}],
-    ids=["vanilla", "no-cnn", "no-transformer"],
+    [
+        {"attention": "vanilla"},
+        {"use_cnn": False},
+        {"use_transformer": False},
+        {"conv_norm": "group"},
+    ],
+    ids=["vanilla", "no-cnn", "no-transformer", "group-norm"],
 )
 def test_serct_ablations(variant: dict[str, Any]) -> None:
     model = build("serct", **variant).eval()
@@ -372,6 +377,26 @@ def test_serct_default_encoder_is_wav2vec_style() -> None:
     assert model.frame_hop == 160  # 10 ms frames at 16 kHz
     assert len(model.layers) == 4
     assert model.layers[0].attention.num_heads == 8
+
+
+def test_serct_encoder_norms_and_the_level_of_the_signal() -> None:
+    """LayerNorm after every conv hides each frame's level; wav2vec 2.0 BASE's channel norm
+    after the first conv removes only the clip's overall level."""
+    torch.manual_seed(0)
+    wav = torch.randn(1, SR)
+    louder_half = wav.clone()
+    louder_half[:, SR // 2 :] *= 4.0  # the same sounds, the second half louder
+    for norm, sees_contour in (("layer", False), ("group", True)):
+        encoder = WaveformConvEncoder(8, (10, 3, 3), (5, 2, 2), norm=norm).eval()
+        with torch.no_grad():
+            base, gained, contour = (encoder(w) for w in (wav, 3.0 * wav, louder_half))
+        torch.testing.assert_close(gained, base, atol=1e-3, rtol=1e-3)  # overall gain: gone
+        # frames whose 40 samples (hop 20) lie on one side of the change of level
+        away = torch.cat([torch.arange(0, 395), torch.arange(405, base.shape[1])])
+        changed = not torch.allclose(contour[:, away], base[:, away], atol=1e-3, rtol=1e-3)
+        assert changed == sees_contour, norm
+    with pytest.raises(ValueError, match="conv_norm"):
+        build("serct", conv_norm="batch")
 
 
 def test_deformable_attention_windows_move_and_learn() -> None:

@@ -90,6 +90,14 @@ class SERCTConfig(ModelConfig):
         use_transformer: keep the Transformer layers.
         attention: ``"deformable"`` (DST) or ``"vanilla"`` multi-head attention.
         conv_channels: channels of the conv encoder.
+        conv_norm: normalisation of the conv encoder, as in wav2vec 2.0's two variants:
+            ``"layer"`` (LARGE: LayerNorm over the channels of every frame after every conv)
+            or ``"group"`` (BASE: one group per channel, over time, after the first conv only,
+            here over each item's valid frames). ``"layer"`` makes the bias-free encoder blind
+            to the signal's level frame by frame (scaling a frame scales the first conv's output,
+            which the LayerNorm undoes), so the loudness contour, a strong cue of arousal, never
+            reaches the Transformer; ``"group"`` removes only each channel's level over the whole
+            clip (the microphone gain) and keeps the contour.
         conv_kernels: kernel of each conv layer.
         conv_strides: stride of each conv layer.
         frame_length: samples per frame of the linear embedding (``use_cnn=False``).
@@ -114,6 +122,7 @@ class SERCTConfig(ModelConfig):
     use_transformer: bool = True
     attention: str = "deformable"
     conv_channels: int = 128
+    conv_norm: str = "layer"
     conv_kernels: tuple[int, ...] = (10, 3, 3, 3, 2, 2)
     conv_strides: tuple[int, ...] = (5, 2, 2, 2, 2, 2)
     frame_length: int = 400
@@ -134,6 +143,7 @@ class SERCTConfig(ModelConfig):
         if self.features != "waveform":
             raise ValueError("serct takes the raw waveform: features must be 'waveform'")
         check_choice("attention", self.attention, ("deformable", "vanilla"))
+        check_choice("conv_norm", self.conv_norm, ("layer", "group"))
         if len(self.conv_kernels) != len(self.conv_strides):
             raise ValueError("conv_kernels and conv_strides must have the same length")
         if self.d_model % self.num_heads:
@@ -142,22 +152,53 @@ class SERCTConfig(ModelConfig):
             raise ValueError("need 0 < window_init_ms[0] <= window_init_ms[1] < max_window_ms")
 
 
+class ChannelNorm(nn.Module):
+    """GroupNorm with one group per channel (wav2vec 2.0 BASE's first layer) over each item's
+    valid frames only, so padding changes nothing: (B, C, T) → (B, C, T)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, h: Tensor, lengths: Tensor | None) -> Tensor:
+        if lengths is None:
+            mean = h.mean(dim=-1, keepdim=True)
+            var = h.var(dim=-1, unbiased=False, keepdim=True)
+        else:
+            mask = lengths_to_mask(lengths, h.shape[-1]).unsqueeze(1).to(h.dtype)
+            count = lengths.clamp(min=1).to(h.dtype).view(-1, 1, 1)
+            mean = (h * mask).sum(dim=-1, keepdim=True) / count
+            var = (((h - mean) * mask) ** 2).sum(dim=-1, keepdim=True) / count
+        normed = (h - mean) / torch.sqrt(var + self.eps)
+        return normed * self.weight.view(1, -1, 1) + self.bias.view(1, -1, 1)
+
+
 class WaveformConvEncoder(nn.Module):
-    """wav2vec 2.0-style feature encoder: ``[Conv1d (no bias) → LayerNorm → GELU] × N``.
+    """wav2vec 2.0-style feature encoder: ``[Conv1d (no bias) → norm → GELU] × N``, the norm a
+    LayerNorm over channels after every conv (``norm="layer"``) or :class:`ChannelNorm` after
+    the first only (``norm="group"``).
 
     Valid (unpadded) convolutions: every output frame reads only samples inside the item, so
     padding never leaks; :meth:`out_lengths` gives the valid frames.
     """
 
-    def __init__(self, channels: int, kernels: Sequence[int], strides: Sequence[int]) -> None:
+    def __init__(
+        self, channels: int, kernels: Sequence[int], strides: Sequence[int], norm: str = "layer"
+    ) -> None:
         super().__init__()
         self.kernels, self.strides = tuple(kernels), tuple(strides)
+        self.norm_kind = norm
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
         in_ch = 1
-        for k, s in zip(self.kernels, self.strides, strict=True):
+        for i, (k, s) in enumerate(zip(self.kernels, self.strides, strict=True)):
             self.convs.append(nn.Conv1d(in_ch, channels, k, stride=s, bias=False))
-            self.norms.append(nn.LayerNorm(channels))
+            if norm == "layer":
+                self.norms.append(nn.LayerNorm(channels))
+            elif i == 0:
+                self.norms.append(ChannelNorm(channels))
             in_ch = channels
         self.act = nn.GELU()
         self.out_channels = channels
@@ -179,11 +220,19 @@ class WaveformConvEncoder(nn.Module):
             lengths = conv_out_lengths(lengths, k, s)
         return lengths
 
-    def forward(self, wav: Tensor) -> Tensor:
-        """(B, T) samples → (B, T', C) frames."""
+    def forward(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """(B, T) samples (``lengths`` valid in each) → (B, T', C) frames."""
         h = wav.unsqueeze(1)
-        for conv, norm in zip(self.convs, self.norms, strict=True):
-            h = self.act(norm(conv(h).transpose(1, 2)).transpose(1, 2))
+        for i, conv in enumerate(self.convs):
+            h = conv(h)
+            if self.norm_kind == "layer":
+                h = self.norms[i](h.transpose(1, 2)).transpose(1, 2)
+            elif i == 0:
+                valid = None
+                if lengths is not None:
+                    valid = conv_out_lengths(lengths, self.kernels[0], self.strides[0])
+                h = self.norms[0](h, valid)
+            h = self.act(h)
         return h.transpose(1, 2)
 
 
@@ -199,7 +248,8 @@ class FrameEmbedding(nn.Module):
     def out_lengths(self, lengths: Tensor) -> Tensor:
         return conv_out_lengths(lengths, self.receptive_field, self.hop)
 
-    def forward(self, wav: Tensor) -> Tensor:
+    def forward(self, wav: Tensor, lengths: Tensor | None = None) -> Tensor:
+        del lengths  # per-frame LayerNorm: padding cannot reach a valid frame
         return self.norm(self.proj(wav.unsqueeze(1)).transpose(1, 2))
 
 
@@ -311,7 +361,9 @@ class SERCT(SERModel):
         c = config
         self.encoder: WaveformConvEncoder | FrameEmbedding
         if c.use_cnn:
-            self.encoder = WaveformConvEncoder(c.conv_channels, c.conv_kernels, c.conv_strides)
+            self.encoder = WaveformConvEncoder(
+                c.conv_channels, c.conv_kernels, c.conv_strides, norm=c.conv_norm
+            )
         else:
             self.encoder = FrameEmbedding(c.d_model, c.frame_length, c.frame_hop)
         width = self.encoder.out_channels
@@ -372,7 +424,7 @@ class SERCT(SERModel):
         self, x: Tensor, lengths: Tensor | None, keep_attention: bool = False
     ) -> tuple[Tensor, Tensor | None, list[dict[str, Tensor]]]:
         """Waveform → Transformer outputs (B, T', d), frame lengths, per-layer records."""
-        h = self.projection(self.feature_norm(self.encoder(x)))
+        h = self.projection(self.feature_norm(self.encoder(x, lengths)))
         frame_lengths = self.encoder.out_lengths(lengths) if lengths is not None else None
         h = h + sinusoidal_positions(h.shape[1], h.shape[2], h.device, h.dtype)
         h = self.input_dropout(h)

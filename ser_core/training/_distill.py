@@ -101,8 +101,16 @@ def teacher_targets(
         raise TrainConfigError(f"distill_from: cannot load {source}: {exc}") from exc
     clip_rows = np.unique(np.asarray(clip_rows, dtype=np.int64) % len(data.manifest))
     paths = [str(p) for p in data.manifest["path"].iloc[clip_rows]]
-    features = pipe.featurize_files(paths, cache=data.cache, progress=config.progress)
-    proba = predict_features(model.to(device), pipe, features, device=device)
+    model = model.to(device)
+    # In chunks: an encoder teacher's features (hidden states) of every clip would not fit.
+    proba = np.concatenate(
+        [
+            predict_features(
+                model, pipe, pipe.featurize_files(chunk, cache=data.cache), device=device
+            )
+            for chunk in (paths[i : i + 128] for i in range(0, len(paths), 128))
+        ]
+    )
     shared = [teacher_labels.index(label) for label, ok in zip(labels, covered, strict=True) if ok]
     # Softened as the logits would be: p^(1/T), renormalised over the shared labels.
     soft = np.clip(proba[:, shared], 1e-12, 1.0) ** (1.0 / config.distill_temperature)

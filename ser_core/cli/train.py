@@ -141,6 +141,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     data = train.add_argument_group("data")
     data.add_argument("--model", help="registered model name (see `ser models`)")
     data.add_argument("--corpus", action="append", help="corpus to train on (repeatable)")
+    data.add_argument(
+        "--train-also",
+        action="append",
+        metavar="CORPUS",
+        help="a corpus every clip of which joins training in every split, never validated or "
+        "tested (repeatable): in-corpus cross-validation of a model that learns from others too",
+    )
     data.add_argument("--data-root", type=Path, help=root_help)
     data.add_argument("--manifest", type=Path, help="a .csv/.parquet manifest to train on")
     data.add_argument(

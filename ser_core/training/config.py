@@ -32,7 +32,7 @@ __all__ = [
 #: other field is a hyperparameter (:meth:`TrainConfig.hyperparameters`, the model card's table).
 RUN_FIELDS = frozenset(
     {"model", "model_config", "feature_config", "corpora", "data_root", "manifest", "protocol"}
-    | {"fold", "split_options", "device", "num_threads", "evaluate_test", "progress"}
+    | {"train_also", "fold", "split_options", "device", "num_threads", "evaluate_test", "progress"}
 )
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -65,6 +65,11 @@ class TrainConfig:
             train on instead of ``corpora``; ``corpora`` then filters it when given.
         protocol: split protocol (``speaker-holdout``, ``loso``, ``kfold-speaker``,
             ``text-holdout``, ``random``, ``per-corpus``).
+        train_also: corpora loaded too, every clip of which joins the training set of every
+            split (never validated or tested); the protocol splits ``corpora`` alone. For
+            in-corpus cross-validation of a model that also learns from other corpora; with it,
+            each test set is scored over its own classes (the argmax restricted to them, as
+            ``loco`` does), since the model may have labels the tested corpus lacks.
         fold: which fold of ``loso`` / ``kfold-speaker``.
         split_options: passed to the split generator (``seed``, ``test_speakers``,
             ``val_speakers``, ``test_fraction``, ``val_fraction``, ``k``, ``validation``).
@@ -157,6 +162,7 @@ class TrainConfig:
     data_root: str | None = None
     manifest: str | None = None
     protocol: str = "speaker-holdout"
+    train_also: list[str] = field(default_factory=list)
     fold: int = 0
     split_options: dict[str, Any] = field(default_factory=dict)
     labels: str | list[str] = "auto"

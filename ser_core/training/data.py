@@ -106,9 +106,10 @@ def load_training_manifest(
         root = resolve_data_root(config.data_root)
         if root is None:
             raise CorpusError(f"no corpus folder given: pass --data-root DIR or set {CORPORA_ENV}")
-        manifest = load_corpora(root, names=config.corpora)
+        names = [*config.corpora, *config.train_also] if config.corpora else config.corpora
+        manifest = load_corpora(root, names=names)
     elif config.corpora:
-        wanted = {corpus_key(c) for c in config.corpora}
+        wanted = {corpus_key(c) for c in [*config.corpora, *config.train_also]}
         present = set(map(str, manifest["corpus"].unique()))
         missing = sorted(wanted - present)
         if missing:
@@ -187,6 +188,8 @@ def make_splits(config: TrainConfig, manifest: pd.DataFrame) -> list[Split]:
         TrainConfigError: the protocol cannot split this manifest (too few speakers, no texts,
             bad split options).
     """
+    if config.train_also:
+        return _with_training_corpora(config, manifest)
     try:
         splits = get_splits(config.protocol, manifest, **config.split_kwargs())
     except TypeError as exc:  # a split option the protocol does not take
@@ -196,6 +199,36 @@ def make_splits(config: TrainConfig, manifest: pd.DataFrame) -> list[Split]:
             raise
         raise TrainConfigError(f"cannot split the data: {exc}") from exc
     return [_with_validation(manifest, s, config.seed) for s in splits]
+
+
+def _with_training_corpora(config: TrainConfig, manifest: pd.DataFrame) -> list[Split]:
+    """The protocol's splits of ``config.corpora``, every clip of ``config.train_also`` added to
+    each training set (positions in the whole manifest)."""
+    extra = {corpus_key(c) for c in config.train_also}
+    overlap = sorted(extra & {corpus_key(c) for c in config.corpora})
+    if overlap:
+        raise TrainConfigError(f"train_also: {', '.join(overlap)} is also split (corpora)")
+    is_extra = manifest["corpus"].astype(str).isin(extra).to_numpy()
+    if not is_extra.any() or is_extra.all():
+        raise TrainConfigError("train_also needs rows of both the split and the added corpora")
+    own = np.flatnonzero(~is_extra)
+    added = np.flatnonzero(is_extra)
+    inner = make_splits(config.replace(train_also=[]), manifest.iloc[own].reset_index(drop=True))
+    note = f"; every clip of {', '.join(sorted(extra))} also in training"
+    splits = [
+        dataclasses.replace(
+            s,
+            train=np.sort(np.concatenate([own[s.train], added])),
+            val=own[s.val],
+            test=own[s.test],
+            description=s.description + note,
+            n_rows=len(manifest),
+        )
+        for s in inner
+    ]
+    for split in splits:
+        check_no_leakage(manifest, split)
+    return splits
 
 
 def _with_validation(manifest: pd.DataFrame, split: Split, seed: int) -> Split:

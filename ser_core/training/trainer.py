@@ -156,7 +156,8 @@ def train_folds(
         data.config = fold_config
         results.append(_train_split(data, split, folder / f"fold_{fold:02d}", labels=labels))
     data.config = config
-    scored = [_scored_predictions(r, labels, config.protocol) for r in results]
+    own_classes = config.protocol == "loco" or bool(config.train_also)
+    scored = [_scored_predictions(r, labels, own_classes) for r in results]
     pooled = pd.concat([f for f in scored if f is not None], ignore_index=True)
     folder.mkdir(parents=True, exist_ok=True)
     save_predictions(pooled, folder / PREDICTIONS_NAME)
@@ -175,7 +176,7 @@ def train_folds(
             "test_ua": test.get("ua"),
             "test_wa": test.get("wa"),
         }
-        if config.protocol == "loco" and frame is not None:
+        if own_classes and frame is not None:
             classes = sorted(set(frame["true"].astype(str)), key=labels.index)
             own = summary_metrics(frame["true"], frame["predicted"], classes)
             row.update(
@@ -213,12 +214,12 @@ def train_folds(
 
 
 def _scored_predictions(
-    result: TrainResult, labels: list[str], protocol: str
+    result: TrainResult, labels: list[str], own_classes: bool
 ) -> pd.DataFrame | None:
-    """A fold's test predictions as they are scored: for ``loco``, over the held-out corpus's
-    own classes (those of the model's ``labels`` it has)."""
+    """A fold's test predictions as they are scored: with ``own_classes`` (``loco``,
+    ``train_also``), over the test set's own classes (those of the model's ``labels`` it has)."""
     frame = result.predictions
-    if frame is None or protocol != "loco":
+    if frame is None or not own_classes:
         return frame
     present = set(frame["true"].astype(str))
     return restrict_to_classes(frame, [label for label in labels if label in present])

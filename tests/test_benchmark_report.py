@@ -393,3 +393,14 @@ def test_the_seed_zoo_is_judged_against_its_targets(tmp_path: Path) -> None:
     gap = ua["whisper_base-emodb"] - 3 - ua["whisper_tiny-emodb"]
     assert f"within 3 points: short by {gap:.1f})" in table
     assert render_zoo_targets_table(rows.iloc[:0]) is None
+
+
+def test_a_run_with_other_corpora_in_training_says_so(repo: Path) -> None:
+    cv = repo / "benchmarks" / "results" / "svm-alpha-loso"
+    config = {"model": "svm", "protocol": "loso", "corpora": ["alpha"], "train_also": ["beta"]}
+    (cv / "train_config.json").write_text(json.dumps(config), encoding="utf-8")
+    (source,) = find_sources(None, repo / "benchmarks" / "results")
+    assert source.description == (
+        "loso, 4 folds, out-of-fold predictions pooled; every clip of beta also in each fold's "
+        "training, each fold scored over its corpus's own classes"
+    )

@@ -106,7 +106,13 @@ def _cv_source(folder: Path) -> BenchmarkSource:
         adapted=bool(config.get("speaker_adapt"))
         or bool(config.get("model_config", {}).get("speaker_adapted", False)),
         description=f"{protocol}, {folds} folds, out-of-fold predictions pooled"
-        + (" (speaker-adapted)" if config.get("speaker_adapt") else ""),
+        + (" (speaker-adapted)" if config.get("speaker_adapt") else "")
+        + (
+            f"; every clip of {', '.join(config['train_also'])} also in each fold's training, "
+            "each fold scored over its corpus's own classes"
+            if config.get("train_also")
+            else ""
+        ),
         settings={"folds": folds},
     )
 

@@ -44,10 +44,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ser_core.errors import CheckpointError
-from ser_core.targets import SEED_UA_FLOOR
 
 from ._base import SERModel
 from ._config import ModelConfig, check_choice
+from ._cpu_size import from_scratch_card
 from ._explain import grad_cam
 from ._layers import image_head
 
@@ -240,8 +240,6 @@ class ImageSERModel(SERModel):
         )
         info["frozen_blocks"] = self.config.freeze_layers
         info["notes"] = self.card_notes()
-        info["ua_targets"] = dict(SEED_UA_FLOOR)
-        info["ua_target_source"] = "issue 21: every from-scratch seed model, speaker-independent"
         reasons = []
         if self.config.pretrained_source in (None, "scratch"):
             reasons.append("no ImageNet pretraining (none installs offline)")
@@ -250,8 +248,7 @@ class ImageSERModel(SERModel):
                 f"the CPU budget: width × {self.config.width_mult:g}, "
                 f"{self.config.image_size}-pixel-high images, one torch thread"
             )
-        info["shortfall_reasons"] = reasons
-        return info
+        return {**info, **from_scratch_card(*reasons)}
 
     def card_notes(self) -> list[str]:
         """Sentences for the model card: where the weights come from, and the CPU-size

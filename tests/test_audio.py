@@ -25,6 +25,7 @@ from ser_core.audio import (
     pad_or_crop,
     read_audio,
     resample,
+    speech_bounds,
     trim_silence,
 )
 from ser_core.errors import AudioInputError
@@ -496,6 +497,11 @@ def test_trim_silence() -> None:
     assert trim_silence(zeros, SR) is zeros  # never empty
     short = tone(440, 0.01, SR)
     assert trim_silence(short, SR) is short
+    # speech_bounds gives the trimmed part's place in the clip
+    start, stop = speech_bounds(signal, SR)
+    np.testing.assert_array_equal(signal[start:stop], trimmed)
+    assert start == pytest.approx(SR // 2, abs=0.03 * SR)
+    assert speech_bounds(zeros, SR) == (0, SR)
 
 
 def test_normalize_peak() -> None:

@@ -163,6 +163,43 @@ def save_tiny_hf(kind: str, folder: Path) -> Path:
     return folder
 
 
+@needs_tiny
+def test_trimmed_states_encode_the_speech_only() -> None:
+    """``trim_db``: the encoder sees the clip without the silence around the speech, in the
+    feature (training, cache) and in the model's own run (explanations) alike."""
+    rng = np.random.default_rng(0)
+    lead, tail = (1e-5 * rng.standard_normal(n).astype(np.float32) for n in (9600, 6400))
+    voice = speech(1.0)
+    signal = np.concatenate([lead, voice, tail])
+    config = EncoderStatesConfig("whisper_tiny", trim_db=40.0)
+    start, stop = config.encoder_span(signal)
+    assert abs(start - lead.size) < 0.03 * SR and abs(stop - (lead.size + SR)) < 0.03 * SR
+    trimmed = extract(config, signal)
+    np.testing.assert_array_equal(
+        trimmed, extract(EncoderStatesConfig("whisper_tiny"), signal[start:stop])
+    )
+    assert trimmed.shape[-1] == num_frames(config, stop - start) < num_frames(config, signal.size)
+    # an unset trim_db leaves the config's dict, and so every existing cache key, as it was
+    plain = EncoderStatesConfig("whisper_tiny")
+    assert "trim_db" not in plain.to_dict() and plain.encoder_span(signal) == (0, signal.size)
+    assert config_from_dict(config.to_dict()) == config and config.cache_key() != plain.cache_key()
+    # the model's states and explanation come from the same part of the clip
+    torch.manual_seed(0)
+    model = create_model("whisper_tiny", N_CLASSES, trim_db=40.0, **SMALL_HEAD)
+    model.labels = ["a", "b", "c"]
+    assert model.feature_config() == config
+    explanation = model.explain_signal(signal)
+    assert explanation.frame_map.shape == (trimmed.shape[-1],)
+    np.testing.assert_allclose(explanation.times[0], start / SR)
+    with torch.inference_mode():
+        direct = model.predict_proba(torch.from_numpy(trimmed[None].astype(np.float32)))
+    np.testing.assert_allclose(explanation.probabilities, direct[0].numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="trim_db"):
+        create_model("whisper_tiny", N_CLASSES, trim_db=40.0, finetune_layers=1)
+    with pytest.raises(ValueError, match="trim_db"):
+        EncoderStatesConfig("whisper_tiny", trim_db=0.0)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_encoder_cache() -> Any:
     yield

@@ -12,8 +12,9 @@ and falls back to FFmpeg (:mod:`av`) for containers libsndfile does not read (M4
 WebM/Opus that browsers record, ...). The file extension is never trusted, and nothing is
 written to temporary files.
 
-The helpers (:func:`trim_silence`, :func:`normalize_peak`, :func:`normalize_loudness`,
-:func:`pad_or_crop`, :func:`frame_windows`) are pure numpy functions on 1-D float32 signals.
+The helpers (:func:`trim_silence` / :func:`speech_bounds`, :func:`normalize_peak`,
+:func:`normalize_loudness`, :func:`pad_or_crop`, :func:`frame_windows`) are pure numpy functions
+on 1-D float32 signals.
 
 Modules: :mod:`~ser_core.audio.base` (constants, limits, result types),
 :mod:`~ser_core.audio.decode` (opening and decoding, :func:`audio_info`),
@@ -43,6 +44,7 @@ from ser_core.audio.transforms import (
     normalize_loudness,
     normalize_peak,
     pad_or_crop,
+    speech_bounds,
     trim_silence,
 )
 
@@ -65,5 +67,6 @@ __all__ = [
     "pad_or_crop",
     "read_audio",
     "resample",
+    "speech_bounds",
     "trim_silence",
 ]

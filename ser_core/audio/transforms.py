@@ -13,10 +13,10 @@ from ser_core.audio.base import Window, _dbfs
 _MAX_LOUDNESS_GAIN_DB = 40.0
 
 
-def trim_silence(
+def speech_bounds(
     signal: np.ndarray, sample_rate: int, top_db: float = 40.0, frame_dur: float = 0.025
-) -> np.ndarray:
-    """Remove leading and trailing silence.
+) -> tuple[int, int]:
+    """``(start, stop)`` samples of ``signal`` without its leading and trailing silence.
 
     Frames (``frame_dur`` long, hop a quarter of that, centred like librosa's) whose RMS is
     more than ``top_db`` below the loudest frame are silence. The cut is made at the centre
@@ -30,25 +30,39 @@ def trim_silence(
         frame_dur: frame length in seconds.
 
     Returns:
-        The trimmed signal (a view), or ``signal`` itself when it is all silence or shorter
-        than one frame: the result is never empty.
+        ``(start, stop)`` with ``start < stop``; ``(0, len(signal))`` when the signal is all
+        silence or shorter than one frame.
     """
     signal = np.asarray(signal)
     n = signal.shape[0]
     frame = max(1, round(frame_dur * sample_rate))
     hop = max(1, frame // 4)
     if n <= frame:
-        return signal
+        return 0, n
     padded = np.pad(signal.astype(np.float64), (frame // 2, frame // 2))
     frames = np.lib.stride_tricks.sliding_window_view(padded, frame)[::hop]
     rms = np.sqrt(np.mean(frames * frames, axis=1))
     loudest = float(rms.max())
     if loudest <= 0.0:
-        return signal
+        return 0, n
     loud = np.flatnonzero(rms > loudest * 10.0 ** (-top_db / 20.0))
     start = int(loud[0]) * hop
     end = min(n, (int(loud[-1]) + 1) * hop)
-    return signal[start:end] if end > start else signal
+    return (start, end) if end > start else (0, n)
+
+
+def trim_silence(
+    signal: np.ndarray, sample_rate: int, top_db: float = 40.0, frame_dur: float = 0.025
+) -> np.ndarray:
+    """Remove leading and trailing silence (:func:`speech_bounds`).
+
+    Returns:
+        The trimmed signal (a view), or ``signal`` itself when it is all silence or shorter
+        than one frame: the result is never empty.
+    """
+    signal = np.asarray(signal)
+    start, stop = speech_bounds(signal, sample_rate, top_db, frame_dur)
+    return signal if (start, stop) == (0, len(signal)) else signal[start:stop]
 
 
 def normalize_peak(

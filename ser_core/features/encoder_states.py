@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -233,6 +233,11 @@ class EncoderStatesConfig(FeatureConfig):
         layers: ``"all"`` (embedding output + every layer, ``num_layers + 1`` rows), ``"last"``
             (the final output only) or a tuple of hidden-state indices (0 = embedding output,
             negative indices count from the end).
+        trim_db: when set, the encoder sees the clip without its leading and trailing silence
+            (frames more than ``trim_db`` dB below the loudest, :func:`~ser_core.audio.
+            speech_bounds`); ``None`` encodes the whole clip. Why: pooled statistics otherwise
+            count the silence around the speech, which differs by corpus (about 44 % of a
+            RAVDESS clip, 1 % of a TESS clip at 40 dB) and by how a user records.
     """
 
     kind: ClassVar[str] = "encoder_states"
@@ -240,6 +245,7 @@ class EncoderStatesConfig(FeatureConfig):
     encoder: str = "whisper_base"
     dtype: str = "float16"
     layers: str | tuple[int, ...] = "all"
+    trim_db: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.encoder, str) or not self.encoder:
@@ -255,6 +261,29 @@ class EncoderStatesConfig(FeatureConfig):
                 raise ValueError(f"layers must be 'all', 'last' or indices, got {layers!r}")
         elif not layers or not all(isinstance(i, int) and not isinstance(i, bool) for i in layers):
             raise ValueError(f"layers must be 'all', 'last' or a tuple of ints, got {layers!r}")
+        if self.trim_db is not None and not self.trim_db > 0:
+            raise ValueError(f"trim_db must be positive or None, got {self.trim_db!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the base class, without ``trim_db`` when it is unset, so the caches and
+        checkpoints written before the option existed keep their keys."""
+        out = super().to_dict()
+        if self.trim_db is None:
+            del out["trim_db"]
+        return out
+
+    def encoder_span(self, signal: np.ndarray) -> tuple[int, int]:
+        """``(start, stop)``: the samples of ``signal`` the encoder sees (every one unless
+        ``trim_db`` is set; never fewer than one encoder frame needs)."""
+        n = int(np.asarray(signal).shape[-1])
+        if self.trim_db is None:
+            return 0, n
+        from ser_core.audio import speech_bounds
+
+        start, stop = speech_bounds(np.asarray(signal), self.sample_rate, self.trim_db)
+        if stop - start < encoder_spec(self.encoder).receptive_samples:
+            return 0, n
+        return start, stop
 
     @property
     def storage_dtype(self) -> np.dtype:
@@ -295,7 +324,9 @@ class EncoderStatesConfig(FeatureConfig):
         """
         if self.layers == "all":
             return None
-        source = EncoderStatesConfig(encoder=self.encoder, dtype=self.dtype, layers="all")
+        source = EncoderStatesConfig(
+            encoder=self.encoder, dtype=self.dtype, layers="all", trim_db=self.trim_db
+        )
 
         def cut(states: np.ndarray) -> np.ndarray:
             return np.ascontiguousarray(states[self.layer_indices(states.shape[0])])
@@ -383,4 +414,5 @@ def encoder_states(config: EncoderStatesConfig, signal: np.ndarray) -> np.ndarra
         CheckpointError: the encoder's weights are not available.
     """
     encoder = cached_encoder(config.encoder)
-    return select_states(config, encoder.encode(signal))
+    start, stop = config.encoder_span(signal)
+    return select_states(config, encoder.encode(signal[..., start:stop]))

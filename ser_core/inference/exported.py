@@ -229,7 +229,8 @@ class ExportedPredictor:
                 f"a {clip.duration:.0f} s clip is predicted in windows: use the torch Predictor",
                 reason="too_long",
             )
-        states = select_states(self.feature_config, self._graphs.encode(clip.signal))
+        start, stop = self.feature_config.encoder_span(clip.signal)
+        states = select_states(self.feature_config, self._graphs.encode(clip.signal[start:stop]))
         if states.shape[-1] < self.min_length:  # as the pipeline pads: repeat the last frame
             pad = [(0, 0)] * (states.ndim - 1) + [(0, self.min_length - states.shape[-1])]
             states = np.pad(states, pad, mode="edge")

@@ -40,6 +40,10 @@ class PretrainedSERConfig(ModelConfig):
             finetune_layers`` when the model is built (the head then mixes states ``k..L``); a
             tuple must hold ``k`` and no later state (the head mixes it and states ``k+1..L``).
         states_dtype: storage dtype of the cached states (``"float16"`` / ``"float32"``).
+        trim_db: the encoder sees each clip without its leading and trailing silence (frames
+            more than ``trim_db`` dB below the loudest; :class:`~ser_core.features.
+            EncoderStatesConfig`), in training and at inference alike; ``None`` encodes whole
+            clips. Cached-state modes only.
         finetune_layers: top encoder layers trained with the head (0 = frozen encoder).
         finetune_from_cache: train the ``finetune_layers`` top layers on cached hidden states of
             layer ``k = L - finetune_layers`` instead of waveforms (see the module docstring;
@@ -82,6 +86,7 @@ class PretrainedSERConfig(ModelConfig):
     encoder: str = "whisper_base"
     layers: str | tuple[int, ...] = "all"
     states_dtype: str = "float16"
+    trim_db: float | None = None
     finetune_layers: int = 0
     finetune_from_cache: bool = False
     encoder_layers: int | None = None
@@ -121,6 +126,11 @@ class PretrainedSERConfig(ModelConfig):
                 )
         elif self.finetune_layers > 0:
             self.features = "waveform"  # fine-tuning needs the encoder inside the model
+        if self.trim_db is not None and self.features != "encoder_states":
+            raise ValueError(
+                "trim_db trims the clips whose encoder states are cached: features must be "
+                f"'encoder_states', got {self.features!r}"
+            )
         check_choice("features", self.features, ("encoder_states", "waveform"))
         check_choice("states_dtype", self.states_dtype, STATE_DTYPES)
         check_choice("pooling", self.pooling, ("attentive_stats", "mean_std", "mean"))
@@ -129,14 +139,19 @@ class PretrainedSERConfig(ModelConfig):
             raise ValueError(f"pretrained encoders take 16 kHz audio, got {self.sample_rate}")
         if self.proj_dim < 0 or not 0.0 <= self.dropout < 1.0:
             raise ValueError("proj_dim must be >= 0 and dropout in [0, 1)")
-        # Validates encoder and layers (without looking the encoder up, unlike states_config).
-        EncoderStatesConfig(encoder=self.encoder, dtype=self.states_dtype, layers=self.layers)
+        # Validates encoder, layers and trim_db (without looking the encoder up, unlike
+        # states_config).
+        EncoderStatesConfig(
+            encoder=self.encoder, dtype=self.states_dtype, layers=self.layers, trim_db=self.trim_db
+        )
 
     def states_config(self) -> EncoderStatesConfig:
         """The feature config whose output the model takes in the two cached modes (frozen, and
         fine-tune from cache: the states up to ``k``, see :meth:`cached_layers`)."""
         layers = self.cached_layers() if self.finetune_from_cache else self.layers
-        return EncoderStatesConfig(encoder=self.encoder, dtype=self.states_dtype, layers=layers)
+        return EncoderStatesConfig(
+            encoder=self.encoder, dtype=self.states_dtype, layers=layers, trim_db=self.trim_db
+        )
 
     @property
     def first_tuned_state(self) -> int:
@@ -180,11 +195,14 @@ class SignalEncoding:
         states: (1, L, D, T') the head's input states.
         rollouts: each 30 s piece's mixed attention rollout, (T_piece, T_piece).
         probabilities: (C,) class probabilities.
+        start_seconds: where in the clip the encoded part starts (after the leading silence
+            the model's ``trim_db`` removes; 0 otherwise).
     """
 
     states: Tensor
     rollouts: list[Tensor]
     probabilities: np.ndarray
+    start_seconds: float = 0.0
 
 
 @dataclass

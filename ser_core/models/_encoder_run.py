@@ -236,6 +236,10 @@ class EncoderRunMixin(_Host):
             reference = next(self.parameters())
             encoder = self.get_encoder()
             samples = as_signal(signal, encoder.min_samples)
+            start = 0
+            if self.input_kind != "waveform":  # the cached states' trim (``trim_db``)
+                start, stop = self.config.states_config().encoder_span(samples.numpy())
+                samples = samples[start:stop]
             window = int(getattr(encoder, "max_mel_frames", 3000)) * 160  # 30 s
             pieces = [samples[i : i + window] for i in range(0, samples.numel(), window)]
             pieces = [p for p in pieces if p.numel() >= encoder.min_samples]
@@ -267,7 +271,10 @@ class EncoderRunMixin(_Host):
         finally:
             self.train(was_training)
         return SignalEncoding(
-            states=states, rollouts=rollouts, probabilities=probabilities[0].float().cpu().numpy()
+            states=states,
+            rollouts=rollouts,
+            probabilities=probabilities[0].float().cpu().numpy(),
+            start_seconds=start / self.config.sample_rate,
         )
 
     def explain_encoding(
@@ -290,7 +297,7 @@ class EncoderRunMixin(_Host):
         return SignalExplanation(
             frame_map=(frame_map / frame_map.max().clamp_min(1e-12)).cpu().numpy(),
             head_map=(relevance / relevance.max().clamp_min(1e-12)).cpu().numpy(),
-            times=self.frame_times(frame_map.shape[0]),
+            times=self.frame_times(frame_map.shape[0]) + encoding.start_seconds,
             frames_per_second=self.frames_per_second,
             probabilities=encoding.probabilities,
             labels=self.labels,

@@ -188,6 +188,7 @@ def test_trimmed_states_encode_the_speech_only() -> None:
     model = create_model("whisper_tiny", N_CLASSES, trim_db=40.0, **SMALL_HEAD)
     model.labels = ["a", "b", "c"]
     assert model.feature_config() == config
+    assert any("without its leading and trailing silence" in n for n in model.card()["notes"])
     explanation = model.explain_signal(signal)
     assert explanation.frame_map.shape == (trimmed.shape[-1],)
     np.testing.assert_allclose(explanation.times[0], start / SR)

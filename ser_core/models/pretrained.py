@@ -220,6 +220,12 @@ class PretrainedSER(EncoderRunMixin, SERModel):
                 "frozen encoder inside" if self.encoder is not None else "frozen (cached states)"
             )
         card["encoder"] = self.config.encoder
+        if self.config.trim_db is not None:
+            card.setdefault("notes", []).append(
+                "the encoder sees each clip without its leading and trailing silence (frames "
+                f"more than {self.config.trim_db:g} dB below the loudest), in training and at "
+                "inference"
+            )
         if self.config.speaker_adapted:
             card["adaptation"] = "speaker-adapted"
         return card

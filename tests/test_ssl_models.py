@@ -183,6 +183,7 @@ def test_trimmed_states_encode_the_speech_only() -> None:
     plain = EncoderStatesConfig("whisper_tiny")
     assert "trim_db" not in plain.to_dict() and plain.encoder_span(signal) == (0, signal.size)
     assert config_from_dict(config.to_dict()) == config and config.cache_key() != plain.cache_key()
+    assert EncoderStatesConfig("whisper_tiny", trim_db=40).cache_key() == config.cache_key()
     # the model's states and explanation come from the same part of the clip
     torch.manual_seed(0)
     model = create_model("whisper_tiny", N_CLASSES, trim_db=40.0, **SMALL_HEAD)

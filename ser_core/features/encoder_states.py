@@ -270,6 +270,8 @@ class EncoderStatesConfig(FeatureConfig):
         out = super().to_dict()
         if self.trim_db is None:
             del out["trim_db"]
+        elif float(self.trim_db).is_integer():  # 40 and 40.0 name the same cache entries
+            out["trim_db"] = int(self.trim_db)
         return out
 
     def encoder_span(self, signal: np.ndarray) -> tuple[int, int]:

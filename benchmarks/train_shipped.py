@@ -526,7 +526,9 @@ CHECKPOINTS: dict[str, list[str]] = {
     # Fine-tuned from cnn1d_lstm-five with this recipe: validation UA 38.3 -> 37.5 (75-107 s
     # an epoch beside other jobs, 18 epochs, best 10, 24 min), not taken. From cnn1d_lstm-five10:
     # stopped after 4 epochs (validation UA 25.8 at best; 133-155 s an epoch beside three other
-    # jobs, too slow for the session).
+    # jobs, too slow for the session). Distilled from the shipped default (DISTILL): best
+    # validation UA 21.9 at epoch 9 against 38.3, stopped after 14 epochs (84-112 s an epoch
+    # beside another job, 24 min), not taken.
     "cnn1d_lstm-ravdess": [*waveform("cnn1d_lstm", 24, 8), "--warmup-epochs", "1", *RAVDESS],
 }
 

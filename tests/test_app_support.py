@@ -389,8 +389,9 @@ def _speech_and_silence(seconds: int) -> np.ndarray:
 
 
 def test_replay_through_the_frame_callback_drops_no_window() -> None:
-    """A minute of browser frames pushed from another thread at 30x real time: one step per
-    second of audio, none missed, silence never classified, the buffer bounded."""
+    """A minute of browser frames pushed from another thread at 10x real time: one step per
+    second of audio, none missed, silence never classified, the buffer bounded. (At 30x a
+    slot is 33 ms, which a busy two-core machine's scheduler alone can overrun.)"""
     calls: list[int] = []
 
     def predict(signal: np.ndarray, rate: int) -> tuple[str, dict[str, float]]:
@@ -401,7 +402,7 @@ def test_replay_through_the_frame_callback_drops_no_window() -> None:
         ["neutral", "sad"], window=2.0, vad=live.VoiceActivityDetector("energy")
     )
     report = live.replay(
-        session_, live.browser_frames(_speech_and_silence(60)), predict, speed=30.0
+        session_, live.browser_frames(_speech_and_silence(60)), predict, speed=10.0
     )
     assert report.audio_seconds == pytest.approx(60.0, abs=0.05)
     assert 57 <= report.steps <= 61

@@ -63,7 +63,8 @@ WHISPER_MEAN = [
 WHISPER = [*WHISPER_PLAIN, *SPEED]
 #: The per-layer head on states of the speech only: the encoder sees each clip without its
 #: leading and trailing silence (``trim_db`` 40: frames 40 dB below the loudest). Silence is
-#: about 44 % of a RAVDESS clip and 1 % of a TESS clip; pooled statistics counted it.
+#: 44 % of a RAVDESS clip and 1.5 % of a TESS clip on average (silence_share.py); pooled
+#: statistics counted it.
 WHISPER_TRIMMED = [
     *("--model", "whisper_base", "--epochs", "40", "--model-config"),
     '{"layer_pooling":"per_layer","hidden":[],"dropout":0.5,"weight_decay":0.01,"trim_db":40}',

@@ -236,8 +236,9 @@ class EncoderStatesConfig(FeatureConfig):
         trim_db: when set, the encoder sees the clip without its leading and trailing silence
             (frames more than ``trim_db`` dB below the loudest, :func:`~ser_core.audio.
             speech_bounds`); ``None`` encodes the whole clip. Why: pooled statistics otherwise
-            count the silence around the speech, which differs by corpus (about 44 % of a
-            RAVDESS clip, 1 % of a TESS clip at 40 dB) and by how a user records.
+            count the silence around the speech, which differs by corpus (at 40 dB, 44 % of a
+            RAVDESS clip and 1.5 % of a TESS clip on average: ``benchmarks/silence_share.py``)
+            and by how a user records.
     """
 
     kind: ClassVar[str] = "encoder_states"

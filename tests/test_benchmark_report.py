@@ -334,7 +334,16 @@ def test_a_leave_one_corpus_out_run_gets_a_generalisation_table(repo: Path) -> N
     section = "\n".join(generalisation_section(loco))
     assert section.startswith("## Generalisation to unseen corpora")
     assert "| `default-loco` | alpha | de | 4 | 25.0 |" in section and f"**{mean:.1f}**" in section
+    assert "other seeds" not in section
     assert generalisation_section(repo / "benchmarks" / "results" / "missing") == []
+    # the same recipe's other seeds (sibling folders <name>-seed<N>) come below it
+    seed1 = repo / "benchmarks" / "results" / "default-loco-seed1"
+    seed1.mkdir()
+    for item in ("predictions.parquet", "train_config.json"):
+        (seed1 / item).write_bytes((loco / item).read_bytes())
+    section = "\n".join(generalisation_section(loco))
+    assert "other seeds (`default-loco-seed1`)" in section
+    assert section.index("| `default-loco` |") < section.index("| `default-loco-seed1` |")
 
 
 def test_the_probe_study_is_rendered_from_its_csv(repo: Path) -> None:

@@ -4,6 +4,7 @@ leave-one-corpus-out run of its recipe (the card itself is :mod:`ser_core.traini
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from ser_core.evaluation.benchmark import (
@@ -21,20 +22,33 @@ __all__ = ["generalisation_section", "rewrite_model_card"]
 
 def generalisation_section(loco_folder: str | Path) -> list[str]:
     """The card section of a leave-one-corpus-out run of the same recipe (its folder in
-    ``benchmarks/results``): UA per held-out corpus with intervals, chance and the mean."""
+    ``benchmarks/results``): UA per held-out corpus with intervals, chance and the mean; below
+    it the same recipe's runs with other seeds (sibling folders ``<name>-seed<N>``), since a
+    single run's mean moves with the seed."""
     folder = Path(loco_folder)
-    sources = [s for s in find_sources(None, folder.parent) if s.name == folder.name]
-    if not sources:
+    found = {s.name: s for s in find_sources(None, folder.parent)}
+    if folder.name not in found:
         return []
-    table = render_generalisation_table(benchmark_rows(sources, n_boot=1000))
+    seeds = sorted(n for n in found if re.fullmatch(rf"{re.escape(folder.name)}-seed\d+", n))
+    names = [folder.name, *seeds]
+    rows = benchmark_rows([found[n] for n in names], n_boot=1000)
+    text = (
+        f"The same recipe trained on six corpora and tested on the seventh (`{folder.name}`, "
+        "`--protocol loco --all-folds`): how it holds up on speakers, studios and languages it "
+        "never heard."
+    )
+    if seeds:
+        text += (
+            " Below it, the same recipe with other seeds ("
+            + ", ".join(f"`{n}`" for n in seeds)
+            + "): a single run's mean moves with the seed."
+        )
     return [
         "## Generalisation to unseen corpora (leave one corpus out)",
         "",
-        f"The same recipe trained on six corpora and tested on the seventh (`{folder.name}`, "
-        "`--protocol loco --all-folds`): how it holds up on speakers, studios and languages it "
-        "never heard.",
+        text,
         "",
-        table,
+        render_generalisation_table(rows, names),
         "",
     ]
 

@@ -1,6 +1,6 @@
 """How much of each corpus's clips is silence around the speech (what ``trim_db`` removes).
 
-For every clip of the seven corpora, the share of its samples outside
+For every clip of every corpus under ``--data-root``, the share of its samples outside
 :func:`ser_core.audio.speech_bounds` (frames more than ``--top-db`` dB below the clip's
 loudest), then the mean and range per corpus. Pooled statistics over a clip count this silence,
 so a share that differs by corpus is a corpus artefact a model can learn.
@@ -20,8 +20,6 @@ import pandas as pd
 from ser_core.audio import read_audio, speech_bounds
 from ser_core.data import load_corpora
 
-SEVEN = ("emodb", "ravdess", "tess", "emovo", "casia", "aesdd", "nemo")
-
 
 def silence_share(path: str, top_db: float) -> float:
     """The share of ``path``'s samples before and after its speech."""
@@ -35,7 +33,7 @@ def main() -> None:
     parser.add_argument("--data-root", required=True)
     parser.add_argument("--top-db", type=float, default=40.0)
     args = parser.parse_args()
-    manifest = load_corpora(args.data_root, names=list(SEVEN))
+    manifest = load_corpora(args.data_root)  # every corpus found there
     manifest["silence"] = [silence_share(str(p), args.top_db) for p in manifest["path"]]
     table = manifest.groupby("corpus")["silence"].agg(
         clips="size",

@@ -281,7 +281,7 @@ class EncoderStatesConfig(FeatureConfig):
         n = int(np.asarray(signal).shape[-1])
         if self.trim_db is None:
             return 0, n
-        from ser_core.audio import speech_bounds
+        from ser_core.audio import speech_bounds  # lazy, as in cache.py: features alone
 
         start, stop = speech_bounds(np.asarray(signal), self.sample_rate, self.trim_db)
         if stop - start < encoder_spec(self.encoder).receptive_samples:
